@@ -1,0 +1,41 @@
+# `make demo`: offline demo against the local exchange simulator. `make test`: lint + the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_PORT ?= 8765
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install test lint demo benchmark clean
+
+$(BIN)/.installed: setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+demo: install
+	@mkdir -p .data
+	@export MARKETDATA_CONFIG=$(CURDIR)/marketdata.demo.yaml; \
+	$(BIN)/marketdata simulate --port $(DEMO_PORT) > .data/simulator.log 2>&1 & SIM=$$!; \
+	trap 'kill $$SIM 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 100); do (echo > /dev/tcp/127.0.0.1/$(DEMO_PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	$(BIN)/marketdata sync --start $$($(BIN)/python -c 'import datetime as d; print(d.date.today() - d.timedelta(days=3))') && \
+	$(BIN)/marketdata series && \
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+benchmark: install
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/indicators.py
+
+clean:
+	rm -rf $(VENV) .data .dagster_home

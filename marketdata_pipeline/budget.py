@@ -1,0 +1,80 @@
+"""A connector's request budget, shared by every process that talks to the exchange.
+
+ccxt's own throttle lives inside one exchange object, so parallel steps would each spend the
+whole budget. Here every request first takes its weight from a sliding window kept in a small
+SQLite file: `BEGIN IMMEDIATE` serializes the takers across processes, and a crashed process
+leaves nothing held. The window is a true rolling one, so no 60 seconds ever see more than
+the budget, whatever the exchange's own window alignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+# Requests reach the exchange a little after their grant; widen the window to absorb that.
+ARRIVAL_MARGIN_SECONDS = 0.5
+
+
+class RequestBudget:
+    def __init__(self, path: Path | str, key: str, weight: int, period_seconds: float):
+        self.path = Path(path)
+        self.key = key
+        self.weight = weight
+        self.window = period_seconds + ARRIVAL_MARGIN_SECONDS
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS grants (key TEXT NOT NULL, ts REAL NOT NULL, weight INTEGER NOT NULL)"
+            )
+            self._db.execute("CREATE INDEX IF NOT EXISTS grants_key_ts ON grants (key, ts)")
+        return self._db
+
+    async def acquire(self, weight: int) -> float:
+        """Wait until `weight` fits in the window, take it, and return the seconds waited."""
+        if weight > self.weight:
+            raise ValueError(f"a request of weight {weight} can never fit a budget of {self.weight}")
+        waited = 0.0
+        while (delay := self.try_take(weight)) > 0:
+            await asyncio.sleep(delay)
+            waited += delay
+        return waited
+
+    def try_take(self, weight: int, now: float | None = None) -> float:
+        """Take `weight` now if it fits (returns 0), else return how long until it could."""
+        now = time.time() if now is None else now
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM grants WHERE key = ? AND ts <= ?", (self.key, now - self.window))
+            grants = db.execute(
+                "SELECT ts, weight FROM grants WHERE key = ? ORDER BY ts", (self.key,)
+            ).fetchall()
+            excess = sum(w for _, w in grants) + weight - self.weight
+            if excess <= 0:
+                db.execute("INSERT INTO grants VALUES (?, ?, ?)", (self.key, now, weight))
+                return 0.0
+            freed = 0
+            for ts, w in grants:
+                freed += w
+                if freed >= excess:
+                    return max(ts + self.window - now, 0.001)
+            return 0.001
+        finally:
+            db.execute("COMMIT")
+
+    def used(self, now: float | None = None) -> int:
+        """Weight taken in the current window (for `marketdata status`)."""
+        now = time.time() if now is None else now
+        row = self._connection().execute(
+            "SELECT COALESCE(SUM(weight), 0) FROM grants WHERE key = ? AND ts > ?",
+            (self.key, now - self.window),
+        ).fetchone()
+        return int(row[0])

@@ -1,0 +1,201 @@
+"""The `marketdata` command line: simulate, sync, candles, series."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import polars as pl
+
+from .config import CONFIG_ENV, ConfigError, LoadedConfig, Series, load_config
+from .exchange import FetchError
+from .store import CandleStore
+from .timeframes import to_ms
+
+
+class UserError(Exception):
+    """A mistake on the command line."""
+
+
+def user_errors(command):
+    """Turn user mistakes into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, FetchError, UserError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def parse_when(value: str | None, option: str) -> int | None:
+    """A UTC date or ISO datetime as epoch ms; naive values are taken as UTC."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(
+            f"{option}: invalid date {value!r}; use YYYY-MM-DD or an ISO datetime such as 2024-01-31T12:00"
+        ) from None
+    return to_ms(when if when.tzinfo else when.replace(tzinfo=UTC))
+
+
+def time_range(start: str | None, end: str | None, *, start_required: bool) -> tuple[int | None, int]:
+    start_ms = parse_when(start, "--start")
+    end_ms = parse_when(end, "--end") or int(time.time() * 1000)
+    if start_required and start_ms is None:
+        raise UserError("--start is required (a UTC date such as 2024-01-01)")
+    if start_ms is not None and start_ms >= end_ms:
+        raise UserError(
+            f"--start {start} is not before --end {end or 'now'}; --start is inclusive, --end exclusive"
+        )
+    return start_ms, end_ms
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    help=f"YAML config (default: ./marketdata.yaml, or ${CONFIG_ENV}).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """Collect crypto market data through ccxt into ArcticDB, orchestrated by Dagster."""
+    ctx.obj = config_file
+
+
+def _config(ctx: click.Context) -> LoadedConfig:
+    return load_config(ctx.obj)
+
+
+def _store(config: LoadedConfig) -> CandleStore:
+    from .definitions import build_definitions
+
+    return build_definitions(config).resources["candle_store"]
+
+
+def _one_series(config: LoadedConfig, exchange: str, symbol: str, timeframe: str) -> Series:
+    return config.select(exchange, symbol.upper(), timeframe)[0]
+
+
+@main.command()
+@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--weight-limit", default=6000, show_default=True, help="Request weight per minute.")
+@click.option("--error-rate", default=0.0, help="Probability of a 500/502/503 answer.")
+@click.option("--drop-rate", default=0.0, help="Probability of dropping the connection.")
+@click.option("--malformed-rate", default=0.0, help="Probability of a malformed body.")
+@click.option("--latency-ms", default=0.0, help="Latency added to every response.")
+@user_errors
+def simulate(port: int, weight_limit: int, error_rate: float, drop_rate: float, malformed_rate: float, latency_ms: float) -> None:
+    """Serve a local Binance-compatible exchange for offline runs and tests."""
+    from .simulator import Faults, Simulator, config_snippet
+
+    faults = Faults(
+        error_rate=error_rate, drop_rate=drop_rate, malformed_rate=malformed_rate, latency_ms=latency_ms
+    )
+    sim = Simulator(port=port, weight_limit=weight_limit, faults=faults)
+    try:
+        sim.start()
+    except OSError as e:
+        raise UserError(f"cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another --port") from None
+    click.echo(f"exchange simulator on {sim.url}; point a connector at it with:\n")
+    click.echo(config_snippet(sim.url))
+    sim.serve_forever()
+
+
+@main.command()
+@click.option("--exchange", help="Only this exchange id.")
+@click.option("--symbol", help="Only this symbol, e.g. BTC/USDT.")
+@click.option("--timeframe", help="Only this timeframe, e.g. 1h.")
+@click.option("--start", help="First day or time to sync (UTC, inclusive).")
+@click.option("--end", help="End of the range (UTC, exclusive); default now.")
+@click.pass_context
+@user_errors
+def sync(ctx: click.Context, exchange: str | None, symbol: str | None, timeframe: str | None, start: str | None, end: str | None) -> None:
+    """Materialize the matching candle assets for a range through Dagster."""
+    from .sync import sync_series
+
+    config = _config(ctx)
+    chosen = config.select(exchange, symbol.upper() if symbol else None, timeframe)
+    start_ms, end_ms = time_range(start, end, start_required=True)
+    failures = sync_series(config, chosen, start_ms, end_ms)
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    sys.exit(1 if failures else 0)
+
+
+@main.command()
+@click.argument("exchange")
+@click.argument("symbol")
+@click.argument("timeframe")
+@click.option("--start", help="From this UTC date/time (inclusive).")
+@click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
+@click.pass_context
+@user_errors
+def candles(ctx: click.Context, exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None, fmt: str, output: Path | None) -> None:
+    """Print or save stored candles of one series."""
+    config = _config(ctx)
+    series = _one_series(config, exchange, symbol, timeframe)
+    start_ms, end_ms = time_range(start, end, start_required=False)
+    frame = _store(config).read(series, start_ms, end_ms)
+    if fmt == "parquet":
+        if output is None:
+            raise UserError("--format parquet needs --output FILE")
+        frame.write_parquet(output)
+        return
+    text = frame.write_csv() if fmt == "csv" else frame.write_json()
+    if output:
+        output.write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.pass_context
+@user_errors
+def series(ctx: click.Context) -> None:
+    """Every configured series with its stored first and last candle and row count."""
+    config = _config(ctx)
+    store = _store(config)
+    rows = []
+    for s in config.series:
+        summary = store.summary(s)
+        rows.append(
+            {
+                "exchange": s.exchange,
+                "symbol": s.symbol,
+                "timeframe": s.timeframe.name,
+                "start": str(s.start),
+                "first": _stamp(summary.first),
+                "last": _stamp(summary.last),
+                "rows": summary.rows,
+            }
+        )
+    click.echo(_table(rows))
+
+
+def _stamp(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return "no series configured"
+    frame = pl.DataFrame(rows)
+    widths = {c: max(len(c), *(len(str(v)) for v in frame[c])) for c in frame.columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
+    lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
+    return "\n".join(lines)
+

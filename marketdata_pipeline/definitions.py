@@ -1,0 +1,29 @@
+"""The code location: assembles assets and resources from the YAML config; holds no logic."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .candles import STORE_KEY, candle_asset, exchange_resource_key
+from .config import LoadedConfig, load_config
+from .exchange import ExchangeResource
+from .store import CandleStore
+
+
+def build_definitions(config: LoadedConfig) -> dg.Definitions:
+    data = config.data_dir
+    resources = {
+        STORE_KEY: CandleStore(uri=config.storage_uri, lock_dir=str(data / "locks")),
+        **{
+            exchange_resource_key(c.id): ExchangeResource(
+                connector=c.model_dump(mode="json"), budget_path=str(data / "budgets.sqlite")
+            )
+            for c in config.connectors
+        },
+    }
+    return dg.Definitions(assets=[candle_asset(s) for s in config.series], resources=resources)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_config())

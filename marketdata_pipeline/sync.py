@@ -1,0 +1,65 @@
+"""`marketdata sync`: one single-run backfill per series, in the project's Dagster instance."""
+
+from __future__ import annotations
+
+import click
+from dagster import DagsterEventType, DagsterInstance
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from .candles import candles_key
+from .config import LoadedConfig, Series
+from .definitions import build_definitions
+from .instance import project_instance
+from .partitions import partitions_for
+from .timeframes import from_ms
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def partition_range(series: Series, start_ms: int, end_ms: int) -> tuple[str, str] | None:
+    """First and last partition keys whose windows overlap [start, end), or None if none do."""
+    definition = partitions_for(series)
+    keys = definition.get_partition_keys()
+    first = definition.get_partition_key_for_timestamp(max(start_ms, series.start_ms) / 1000)
+    last_ms = end_ms - 1
+    if last_ms < series.start_ms or first not in keys:
+        return None
+    last = definition.get_partition_key_for_timestamp(last_ms / 1000)
+    return first, last if last in keys else keys[-1]
+
+
+def materialize_range(job, instance: DagsterInstance, series: Series, first: str, last: str):
+    """One run of the series' candles over partitions first..last: a single-run backfill."""
+    return job.execute_in_process(
+        instance=instance,
+        asset_selection=[candles_key(series)],
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+
+
+def sync_series(config: LoadedConfig, chosen: list[Series], start_ms: int, end_ms: int) -> list[str]:
+    """Materialize each series over the partitions overlapping [start, end); returns failures."""
+    instance = project_instance(config)
+    job = build_definitions(config).resolve_implicit_global_asset_job_def()
+    failures: list[str] = []
+    with click.progressbar(chosen, label="sync", item_show_func=lambda s: s and s.name) as bar:
+        for series in bar:
+            keys = partition_range(series, start_ms, end_ms)
+            if keys is None:
+                continue
+            result = materialize_range(job, instance, series, *keys)
+            if not result.success:
+                failures.append(f"{series.name} {from_ms(start_ms):%Y-%m-%d}..: {failure_message(result)}")
+    return failures
+
+
+def failure_message(result) -> str:
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.user_failure_data
+            if error and error.description:
+                return error.description
+            return event.step_failure_data.error.message.strip().splitlines()[-1]
+    return f"run {result.run_id} failed"

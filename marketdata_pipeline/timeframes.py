@@ -1,0 +1,88 @@
+"""Candle timeframes: their length, their Dagster partition window and the closed-candle rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+MINUTE_MS = 60_000
+DAY_MS = 1440 * MINUTE_MS
+# 1970-01-01 was a Thursday; weekly candles open on Monday 00:00 UTC (Binance, OKX, Bybit).
+WEEK_ORIGIN_MS = 4 * DAY_MS
+
+
+@dataclass(frozen=True)
+class Timeframe:
+    """A candle length and the partition window that holds a handful of pages of it."""
+
+    name: str
+    ms: int
+    partition: str  # "day", "week", "month" or "year"
+
+    @property
+    def origin_ms(self) -> int:
+        return WEEK_ORIGIN_MS if self.name == "1w" else 0
+
+    def floor(self, ts_ms: int) -> int:
+        """The open time of the candle that contains `ts_ms`."""
+        return ts_ms - (ts_ms - self.origin_ms) % self.ms
+
+    def ceil(self, ts_ms: int) -> int:
+        """The first open time on this timeframe's grid at or after `ts_ms`."""
+        floor = self.floor(ts_ms)
+        return floor if floor == ts_ms else floor + self.ms
+
+    def closed_until(self, now_ms: int) -> int:
+        """Exclusive end of the closed candles: every open_time below it is final."""
+        return self.floor(now_ms)
+
+
+TIMEFRAMES: dict[str, Timeframe] = {
+    tf.name: tf
+    for tf in (
+        Timeframe("1m", MINUTE_MS, "day"),
+        Timeframe("5m", 5 * MINUTE_MS, "week"),
+        Timeframe("15m", 15 * MINUTE_MS, "month"),
+        Timeframe("30m", 30 * MINUTE_MS, "month"),
+        Timeframe("1h", 60 * MINUTE_MS, "month"),
+        Timeframe("4h", 240 * MINUTE_MS, "year"),
+        Timeframe("1d", DAY_MS, "year"),
+        Timeframe("1w", 7 * DAY_MS, "year"),
+    )
+}
+
+PARTITION_CRONS = {
+    "day": "0 0 * * *",
+    "week": "0 0 * * 1",
+    "month": "0 0 1 * *",
+    "year": "0 0 1 1 *",
+}
+
+
+def get_timeframe(name: str) -> Timeframe:
+    try:
+        return TIMEFRAMES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown timeframe {name!r}; allowed: {', '.join(TIMEFRAMES)}"
+        ) from None
+
+
+def partition_floor(partition: str, when: datetime) -> datetime:
+    """Start of the partition window that contains `when` (UTC)."""
+    day = datetime(when.year, when.month, when.day, tzinfo=UTC)
+    if partition == "day":
+        return day
+    if partition == "week":
+        return day - timedelta(days=day.weekday())
+    if partition == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def to_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def from_ms(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)

@@ -1,0 +1,95 @@
+"""Config validation: every mistake is one line naming the file, the field and the fix."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from marketdata_pipeline.config import ConfigError, load_config
+
+VALID = """\
+exchanges:
+  - id: binance
+    markets:
+      - symbol: BTC/USDT
+        timeframes: [1m, 1h]
+        start: 2024-01-01
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "marketdata.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return message
+
+
+def test_valid_config_lists_series_with_default_lmdb_storage(tmp_path):
+    config = load_config(write(tmp_path, VALID))
+    assert [s.name for s in config.series] == ["binance/btc_usdt/1m", "binance/btc_usdt/1h"]
+    assert config.storage_uri.startswith(f"lmdb://{tmp_path}/.data/arcticdb?map_size=")
+    assert config.connectors[0].rate_limit.weight == 6000
+
+
+def test_environment_variable_names_the_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETDATA_CONFIG", str(write(tmp_path, VALID)))
+    assert load_config().path == tmp_path / "marketdata.yaml"
+
+
+def test_storage_uri_is_used_unchanged(tmp_path):
+    config = load_config(write(tmp_path, "storage: s3://s3.amazonaws.com:bucket?aws_auth=true\n" + VALID))
+    assert config.storage_uri == "s3://s3.amazonaws.com:bucket?aws_auth=true"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found; create it or set MARKETDATA_CONFIG"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    assert ":6: YAML syntax error" in error_of(tmp_path, VALID.replace("[1m, 1h]", "[1m, 1h"))
+
+
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        (("id: binance", "id: binanse"), "exchanges[binanse].id: unknown exchange id 'binanse'"),
+        (("[1m, 1h]", "[1m, 2h]"), "exchanges[binance].markets[BTC/USDT].timeframes: unknown timeframe '2h'; allowed: 1m, 5m"),
+        (("2024-01-01", "2024-13-01"), "markets[BTC/USDT].start: invalid date"),
+        (("2024-01-01", "yesterday"), "use YYYY-MM-DD"),
+        (("symbol: BTC/USDT", "symbol: BTCUSDT"), "is not a ccxt unified symbol such as 'BTC/USDT'"),
+        (("    markets:", "    pool_size: 0\n    markets:"), "exchanges[binance].pool_size: Input should be greater than 0"),
+        (("    markets:", "    poolsize: 3\n    markets:"), "exchanges[binance].poolsize: unknown field"),
+        (("    markets:", "    credentials: {apiKey: sk-live-123}\n    markets:"), "must name an environment variable"),
+    ],
+)
+def test_mistakes_get_one_clear_line(tmp_path, mistake, expected):
+    assert expected in error_of(tmp_path, VALID.replace(*mistake))
+
+
+def test_start_in_the_future(tmp_path):
+    future = date.today() + timedelta(days=3)
+    assert f"start {future} is in the future" in error_of(tmp_path, VALID.replace("2024-01-01", str(future)))
+
+
+def test_duplicate_exchange(tmp_path):
+    twice = VALID + VALID.removeprefix("exchanges:\n")
+    assert "exchange 'binance' is configured twice" in error_of(tmp_path, twice)
+
+
+def test_select_rejects_unknown_filters(tmp_path):
+    config = load_config(write(tmp_path, VALID))
+    assert len(config.select(symbol="BTC/USDT")) == 2
+    with pytest.raises(ConfigError, match="unknown timeframe '3h'"):
+        config.select(timeframe="3h")
+    with pytest.raises(ConfigError, match="no configured series matches symbol=ETH/USDT"):
+        config.select(symbol="ETH/USDT")

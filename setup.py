@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="marketdata_pipeline",
+    version="0.1.0",
+    description="Crypto market data collector: ccxt -> ArcticDB, orchestrated by Dagster.",
+    packages=find_packages(exclude=["marketdata_pipeline_tests*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "dagster>=1.13,<1.14",
+        "dagster-webserver>=1.13,<1.14",
+        "ccxt>=4.5,<4.6",
+        "polars>=1.30,<3",
+        "pyarrow>=18",
+        "duckdb>=1.3,<3",
+        "arcticdb>=6.20,<7",
+        "pandas>=2.2,<3",
+        "pydantic>=2.7,<3",
+        "pyyaml>=6",
+        "click>=8.1",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "ta-lib>=0.6,<0.9", "ruff>=0.8"],
+    },
+    entry_points={"console_scripts": ["marketdata=marketdata_pipeline.cli:main"]},
+)
