@@ -29,8 +29,11 @@ class RequestBudget:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS grants (key TEXT NOT NULL, ts REAL NOT NULL, weight INTEGER NOT NULL)"
             )
@@ -40,7 +43,9 @@ class RequestBudget:
     async def acquire(self, weight: int) -> float:
         """Wait until `weight` fits in the window, take it, and return the seconds waited."""
         if weight > self.weight:
-            raise ValueError(f"a request of weight {weight} can never fit a budget of {self.weight}")
+            raise ValueError(
+                f"a request of weight {weight} can never fit a budget of {self.weight}"
+            )
         waited = 0.0
         while (delay := self.try_take(weight)) > 0:
             await asyncio.sleep(delay)
@@ -53,7 +58,9 @@ class RequestBudget:
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("DELETE FROM grants WHERE key = ? AND ts <= ?", (self.key, now - self.window))
+            db.execute(
+                "DELETE FROM grants WHERE key = ? AND ts <= ?", (self.key, now - self.window)
+            )
             grants = db.execute(
                 "SELECT ts, weight FROM grants WHERE key = ? ORDER BY ts", (self.key,)
             ).fetchall()
@@ -73,8 +80,12 @@ class RequestBudget:
     def used(self, now: float | None = None) -> int:
         """Weight taken in the current window (for `marketdata status`)."""
         now = time.time() if now is None else now
-        row = self._connection().execute(
-            "SELECT COALESCE(SUM(weight), 0) FROM grants WHERE key = ? AND ts > ?",
-            (self.key, now - self.window),
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute(
+                "SELECT COALESCE(SUM(weight), 0) FROM grants WHERE key = ? AND ts > ?",
+                (self.key, now - self.window),
+            )
+            .fetchone()
+        )
         return int(row[0])

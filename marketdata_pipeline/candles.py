@@ -1,6 +1,5 @@
 """Candle assets: one time-partitioned asset per (exchange, symbol, timeframe)."""
 
-
 import asyncio
 import time
 
@@ -46,7 +45,11 @@ def candle_asset(series: Series) -> AssetsDefinition:
         kinds={"ccxt", "arcticdb"},
         pool=series.exchange,
         required_resource_keys={STORE_KEY, resource_key},
-        metadata={"series": series.name, "symbol": series.symbol, "timeframe": series.timeframe.name},
+        metadata={
+            "series": series.name,
+            "symbol": series.symbol,
+            "timeframe": series.timeframe.name,
+        },
     )
     def _candles(context: AssetExecutionContext) -> MaterializeResult:
         store: CandleStore = getattr(context.resources, STORE_KEY)

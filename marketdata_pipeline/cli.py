@@ -48,7 +48,9 @@ def parse_when(value: str | None, option: str) -> int | None:
     return to_ms(when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
-def time_range(start: str | None, end: str | None, *, start_required: bool) -> tuple[int | None, int]:
+def time_range(
+    start: str | None, end: str | None, *, start_required: bool
+) -> tuple[int | None, int]:
     start_ms = parse_when(start, "--start")
     end_ms = parse_when(end, "--end") or int(time.time() * 1000)
     if start_required and start_ms is None:
@@ -96,18 +98,30 @@ def _one_series(config: LoadedConfig, exchange: str, symbol: str, timeframe: str
 @click.option("--malformed-rate", default=0.0, help="Probability of a malformed body.")
 @click.option("--latency-ms", default=0.0, help="Latency added to every response.")
 @user_errors
-def simulate(port: int, weight_limit: int, error_rate: float, drop_rate: float, malformed_rate: float, latency_ms: float) -> None:
+def simulate(
+    port: int,
+    weight_limit: int,
+    error_rate: float,
+    drop_rate: float,
+    malformed_rate: float,
+    latency_ms: float,
+) -> None:
     """Serve a local Binance-compatible exchange for offline runs and tests."""
     from .simulator import Faults, Simulator, config_snippet
 
     faults = Faults(
-        error_rate=error_rate, drop_rate=drop_rate, malformed_rate=malformed_rate, latency_ms=latency_ms
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        malformed_rate=malformed_rate,
+        latency_ms=latency_ms,
     )
     sim = Simulator(port=port, weight_limit=weight_limit, faults=faults)
     try:
         sim.start()
     except OSError as e:
-        raise UserError(f"cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another --port") from None
+        raise UserError(
+            f"cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another --port"
+        ) from None
     click.echo(f"exchange simulator on {sim.url}; point a connector at it with:\n")
     click.echo(config_snippet(sim.url))
     sim.serve_forever()
@@ -121,7 +135,14 @@ def simulate(port: int, weight_limit: int, error_rate: float, drop_rate: float, 
 @click.option("--end", help="End of the range (UTC, exclusive); default now.")
 @click.pass_context
 @user_errors
-def sync(ctx: click.Context, exchange: str | None, symbol: str | None, timeframe: str | None, start: str | None, end: str | None) -> None:
+def sync(
+    ctx: click.Context,
+    exchange: str | None,
+    symbol: str | None,
+    timeframe: str | None,
+    start: str | None,
+    end: str | None,
+) -> None:
     """Materialize the matching candle assets for a range through Dagster."""
     from .sync import sync_series
 
@@ -140,11 +161,30 @@ def sync(ctx: click.Context, exchange: str | None, symbol: str | None, timeframe
 @click.argument("timeframe")
 @click.option("--start", help="From this UTC date/time (inclusive).")
 @click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "parquet"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file instead of stdout.",
+)
 @click.pass_context
 @user_errors
-def candles(ctx: click.Context, exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None, fmt: str, output: Path | None) -> None:
+def candles(
+    ctx: click.Context,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """Print or save stored candles of one series."""
     config = _config(ctx)
     series = _one_series(config, exchange, symbol, timeframe)
@@ -198,4 +238,3 @@ def _table(rows: list[dict]) -> str:
     lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
     lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
     return "\n".join(lines)
-

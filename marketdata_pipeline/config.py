@@ -114,7 +114,9 @@ class MarketDataConfig(_Model):
         seen: set[str] = set()
         for connector in self.exchanges:
             if connector.id in seen:
-                raise ValueError(f"exchange {connector.id!r} is configured twice; merge its markets")
+                raise ValueError(
+                    f"exchange {connector.id!r} is configured twice; merge its markets"
+                )
             seen.add(connector.id)
         return self
 
@@ -138,7 +140,10 @@ class Series:
 
     @property
     def start_ms(self) -> int:
-        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp() * 1000)
+        return int(
+            datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()
+            * 1000
+        )
 
 
 def market_slug(symbol: str) -> str:
@@ -171,7 +176,9 @@ class LoadedConfig:
         for c in self.connectors:
             if c.id == exchange:
                 return c
-        raise ConfigError(f"{self.path}: no enabled exchange {exchange!r}; configured: {self._ids()}")
+        raise ConfigError(
+            f"{self.path}: no enabled exchange {exchange!r}; configured: {self._ids()}"
+        )
 
     @cached_property
     def series(self) -> list[Series]:
@@ -204,7 +211,9 @@ class LoadedConfig:
                 for k, v in (("exchange", exchange), ("symbol", symbol), ("timeframe", timeframe))
                 if v
             )
-            raise ConfigError(f"no configured series matches {wanted} in {self.path}; see `marketdata series`")
+            raise ConfigError(
+                f"no configured series matches {wanted} in {self.path}; see `marketdata series`"
+            )
         return chosen
 
     def _ids(self) -> str:
@@ -255,7 +264,11 @@ def _describe(error: ValidationError, raw: dict) -> str:
     node: Any = raw
     for loc in first["loc"]:
         if isinstance(loc, int):
-            label = node[loc].get("id") or node[loc].get("symbol") if isinstance(node[loc], dict) else None
+            label = (
+                node[loc].get("id") or node[loc].get("symbol")
+                if isinstance(node[loc], dict)
+                else None
+            )
             parts[-1] += f"[{label or loc}]"
         else:
             parts.append(str(loc))

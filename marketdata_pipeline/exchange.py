@@ -8,7 +8,6 @@ one-line message. Nothing is ever skipped: a page either arrives clean or the fe
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import random
 import time
@@ -110,7 +109,7 @@ class ExchangeClient:
         bounds = [(lo, min(lo + span, end_ms)) for lo in range(start_ms, end_ms, span)]
         gate = asyncio.Semaphore(self.connector.page_concurrency)
 
-        async def one(lo: int, hi: int) -> list[list]:
+        async def one(lo: int, hi: int) -> list[pl.DataFrame]:
             async with gate:
                 return await self._fetch_span(series, lo, hi)
 
@@ -119,12 +118,11 @@ class ExchangeClient:
                 tasks = [group.create_task(one(lo, hi)) for lo, hi in bounds]
         except* FetchError as failures:
             raise failures.exceptions[0] from None
-        rows = [row for task in tasks for row in task.result()]
-        return _frame(rows)
+        return _as_candles([page for task in tasks for page in task.result()])
 
-    async def _fetch_span(self, series: Series, lo: int, hi: int) -> list[list]:
+    async def _fetch_span(self, series: Series, lo: int, hi: int) -> list[pl.DataFrame]:
         """Page through [lo, hi) from the last good candle until the span is covered."""
-        rows: list[list] = []
+        pages: list[pl.DataFrame] = []
         cursor = lo
         while cursor < hi:
             page = await self._call(
@@ -135,26 +133,35 @@ class ExchangeClient:
                 hi,
                 weight=self.connector.rate_limit.ohlcv_weight,
             )
-            if not page:
+            if page.is_empty():
                 break
-            rows.extend(page)
-            cursor = page[-1][0] + series.timeframe.ms
-        return rows
+            pages.append(page)
+            cursor = page["open_time"][-1] + series.timeframe.ms
+        return pages
 
-    async def _page(self, series: Series, cursor: int, hi: int) -> list[list]:
+    async def _page(self, series: Series, cursor: int, hi: int) -> pl.DataFrame:
         raw = await self._exchange.fetch_ohlcv(
-            series.symbol, series.timeframe.name, since=cursor, limit=self.page_size,
+            series.symbol,
+            series.timeframe.name,
+            since=cursor,
+            limit=self.page_size,
             params={"until": hi - 1},
         )
         page, beyond = _clean(raw, cursor, hi)
-        if page or beyond or not raw and not await self._has_candle_before(series, cursor, hi):
+        if (
+            page.height
+            or beyond
+            or (not raw and not await self._has_candle_before(series, cursor, hi))
+        ):
             return page
         raise MalformedPage(f"empty or unusable page for {_describe_range(series, cursor, hi)}")
 
     async def _has_candle_before(self, series: Series, cursor: int, hi: int) -> bool:
         """Tell an honestly empty range from a malformed body that ccxt parsed as []."""
         await self._acquire(self.connector.rate_limit.ohlcv_weight)
-        probe = await self._exchange.fetch_ohlcv(series.symbol, series.timeframe.name, since=cursor, limit=1)
+        probe = await self._exchange.fetch_ohlcv(
+            series.symbol, series.timeframe.name, since=cursor, limit=1
+        )
         return bool(probe) and probe[0][0] < hi
 
     async def _call(self, what: str, fn, *args, weight: int):
@@ -211,38 +218,48 @@ class ExchangeClient:
         self._exchange.parse_ohlcv = parse_with_extras
 
 
-def _clean(raw: list, cursor: int, hi: int) -> tuple[list[list], bool]:
-    """Sorted, unique rows inside [cursor, hi), and whether the page reached past hi.
+COLUMNS = list(CANDLE_SCHEMA)
+EXTRA = COLUMNS[6:]
 
-    A row with a missing or non-finite value makes the whole page malformed.
+
+def _clean(raw: list, cursor: int, hi: int) -> tuple[pl.DataFrame, bool]:
+    """Sorted, unique candles inside [cursor, hi), and whether the page reached past hi.
+
+    A row that is not six numbers (missing, non-numeric or non-finite values) makes the whole
+    page malformed: a page is trusted entirely or not at all.
     """
-    if not isinstance(raw, list):
-        raise MalformedPage(f"page is a {type(raw).__name__}, not a list")
-    rows: dict[int, list] = {}
-    beyond = False
-    for row in raw:
-        if not isinstance(row, list) or len(row) < 6 or any(not _finite(v) for v in row[:6]):
-            raise MalformedPage(f"malformed candle {row!r}")
-        if cursor <= row[0] < hi:
-            rows.setdefault(int(row[0]), row)
-        beyond = beyond or row[0] >= hi
-    return [rows[t] for t in sorted(rows)], beyond
+    if not isinstance(raw, list) or not all(isinstance(r, list) and len(r) >= 6 for r in raw):
+        raise MalformedPage("page is not a list of candle rows")
+    width = max((len(r) for r in raw), default=6)
+    rows = [r + [None] * (width - len(r)) for r in raw] if width > 6 else raw
+    try:
+        frame = pl.DataFrame(rows, schema=COLUMNS[:width], orient="row", strict=False)
+        frame = frame.cast({c: CANDLE_SCHEMA[c] for c in frame.columns} | {"open_time": pl.Int64})
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as e:
+        raise MalformedPage(f"unreadable candles: {_one_line(e)}") from None
+    prices = frame.select(COLUMNS[1:6])
+    if (
+        frame["open_time"].null_count()
+        or prices.null_count().sum_horizontal().item()
+        or not all(prices.select(pl.all().is_finite().all()).row(0))
+    ):
+        raise MalformedPage("a candle has a missing or non-finite value")
+    beyond = bool(frame.height) and frame["open_time"].max() >= hi
+    frame = frame.filter(pl.col("open_time").is_between(cursor, hi, closed="left"))
+    frame = frame.unique("open_time", keep="first").sort("open_time")
+    return frame.with_columns(
+        *(pl.lit(None, CANDLE_SCHEMA[c]).alias(c) for c in EXTRA if c not in frame.columns)
+    ), beyond
 
 
-def _frame(rows: list[list]) -> pl.DataFrame:
-    data = [(*r[:6], r[6] if len(r) > 6 else None, r[7] if len(r) > 7 else None) for r in rows]
-    frame = pl.DataFrame(
-        data,
-        schema={"open_time": pl.Int64, **{k: v for k, v in CANDLE_SCHEMA.items() if k != "open_time"}},
-        orient="row",
+def _as_candles(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    frame = (
+        pl.concat([f.select(COLUMNS) for f in frames])
+        if frames
+        else pl.DataFrame(schema={**CANDLE_SCHEMA, "open_time": pl.Int64})
     )
-    return frame.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC"))).unique(
-        "open_time", keep="first", maintain_order=True
-    ).sort("open_time")
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    frame = frame.unique("open_time", keep="first").sort("open_time")
+    return frame.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
 
 
 def _number(value: object) -> float | None:

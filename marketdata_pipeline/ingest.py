@@ -8,6 +8,7 @@ wrote and the next run resumes from there.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -58,7 +59,7 @@ def chunks(ranges: list[tuple[int, int]], span: int) -> list[tuple[int, int]]:
 def missing_ranges(frame: pl.DataFrame, lo: int, hi: int, step: int) -> list[tuple[int, int]]:
     """Ranges [from, to) of the grid between lo and hi that have no candle."""
     times = [lo - step, *frame["open_time"].dt.epoch("ms").to_list(), hi]
-    return [(a + step, b) for a, b in zip(times, times[1:], strict=False) if b - a > step]
+    return [(a + step, b) for a, b in itertools.pairwise(times) if b - a > step]
 
 
 async def ingest(

@@ -93,7 +93,10 @@ class CandleStore(ConfigurableResource):
         if not lib.has_symbol(series.name):
             return pl.Series("open_time", [], dtype=pl.Int64)
         index = lib.read(
-            series.name, date_range=_date_range(start_ms, end_ms), columns=[], output_format="polars"
+            series.name,
+            date_range=_date_range(start_ms, end_ms),
+            columns=[],
+            output_format="polars",
         ).data
         return index["open_time"].dt.epoch("ms")
 
@@ -106,7 +109,12 @@ class CandleStore(ConfigurableResource):
         return SeriesSummary(first, last, description.row_count)
 
     def write(
-        self, series: Series, candles: pl.DataFrame, start_ms: int, end_ms: int, library: str = CANDLES
+        self,
+        series: Series,
+        candles: pl.DataFrame,
+        start_ms: int,
+        end_ms: int,
+        library: str = CANDLES,
     ) -> WriteResult:
         """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
 
@@ -118,9 +126,11 @@ class CandleStore(ConfigurableResource):
             return WriteResult(0, 0, waited)
         with self.lock(series) as waited:
             stored = self.read(series, start_ms, end_ms, library)
-            merged = pl.concat([stored, candles], how="diagonal_relaxed").unique(
-                "open_time", keep="first", maintain_order=True
-            ).sort("open_time")
+            merged = (
+                pl.concat([stored, candles], how="diagonal_relaxed")
+                .unique("open_time", keep="first", maintain_order=True)
+                .sort("open_time")
+            )
             written = merged.height - stored.height
             if written:
                 first, last = merged["open_time"][0], merged["open_time"][-1]

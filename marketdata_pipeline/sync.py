@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 from dagster import DagsterEventType, DagsterInstance
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from .candles import candles_key
 from .config import LoadedConfig, Series
@@ -39,7 +42,9 @@ def materialize_range(job, instance: DagsterInstance, series: Series, first: str
     )
 
 
-def sync_series(config: LoadedConfig, chosen: list[Series], start_ms: int, end_ms: int) -> list[str]:
+def sync_series(
+    config: LoadedConfig, chosen: list[Series], start_ms: int, end_ms: int
+) -> list[str]:
     """Materialize each series over the partitions overlapping [start, end); returns failures."""
     instance = project_instance(config)
     job = build_definitions(config).resolve_implicit_global_asset_job_def()
@@ -51,7 +56,9 @@ def sync_series(config: LoadedConfig, chosen: list[Series], start_ms: int, end_m
                 continue
             result = materialize_range(job, instance, series, *keys)
             if not result.success:
-                failures.append(f"{series.name} {from_ms(start_ms):%Y-%m-%d}..: {failure_message(result)}")
+                failures.append(
+                    f"{series.name} {from_ms(start_ms):%Y-%m-%d}..: {failure_message(result)}"
+                )
     return failures
 
 

@@ -63,9 +63,7 @@ def get_timeframe(name: str) -> Timeframe:
     try:
         return TIMEFRAMES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown timeframe {name!r}; allowed: {', '.join(TIMEFRAMES)}"
-        ) from None
+        raise ValueError(f"unknown timeframe {name!r}; allowed: {', '.join(TIMEFRAMES)}") from None
 
 
 def partition_floor(partition: str, when: datetime) -> datetime:

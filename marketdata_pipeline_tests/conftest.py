@@ -38,12 +38,18 @@ def _clean_simulator(request):
 
 
 def market(symbol: str = "BTC/USDT", timeframes=("1m",), start: date | None = None) -> dict:
-    return {"symbol": symbol, "timeframes": list(timeframes), "start": str(start or TODAY - timedelta(days=10))}
+    return {
+        "symbol": symbol,
+        "timeframes": list(timeframes),
+        "start": str(start or TODAY - timedelta(days=10)),
+    }
 
 
 def write_config(folder: Path, url: str, markets: list[dict], **connector) -> Path:
     path = folder / "marketdata.yaml"
-    body = {"exchanges": [{"id": "binance", "ccxt": ccxt_config(url), "markets": markets, **connector}]}
+    body = {
+        "exchanges": [{"id": "binance", "ccxt": ccxt_config(url), "markets": markets, **connector}]
+    }
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
 
@@ -66,7 +72,9 @@ class Project:
     def series(self, symbol: str = "BTC/USDT", timeframe: str = "1m") -> Series:
         return self.config.select("binance", symbol, timeframe)[0]
 
-    def materialize(self, series: Series, first: str, last: str | None = None, raise_on_error: bool = True):
+    def materialize(
+        self, series: Series, first: str, last: str | None = None, raise_on_error: bool = True
+    ):
         """One run over the partitions first..last, as a single-run backfill launches it."""
         job = self.defs.resolve_implicit_global_asset_job_def()
         result = materialize_range(job, self.instance, series, first, last or first)
@@ -93,8 +101,16 @@ def make_project(tmp_path, simulator, monkeypatch):
 
 def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     """The real `marketdata` command in a separate process (its Dagster home is cwd's)."""
-    env = {**os.environ, "DAGSTER_HOME": str(cwd / "dagster_home"), "MARKETDATA_CONFIG": str(cwd / "marketdata.yaml")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(cwd / "dagster_home"),
+        "MARKETDATA_CONFIG": str(cwd / "marketdata.yaml"),
+    }
     command = [sys.executable, "-m", "marketdata_pipeline", *args]
     if not wait:
-        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )

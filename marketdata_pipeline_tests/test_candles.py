@@ -9,7 +9,7 @@ import ccxt
 import polars as pl
 
 from marketdata_pipeline.simulator import ccxt_config
-from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, to_ms
+from marketdata_pipeline.timeframes import to_ms
 
 from .conftest import TODAY, market
 
@@ -37,15 +37,21 @@ def exchange_candles(sim, symbol: str, timeframe: str, start: int, end: int) -> 
     exchange = ccxt.binance(ccxt_config(sim.url))
     rows, cursor = [], start
     while cursor < end:
-        page = exchange.fetch_ohlcv(symbol, timeframe, since=cursor, limit=1000, params={"until": end - 1})
+        page = exchange.fetch_ohlcv(
+            symbol, timeframe, since=cursor, limit=1000, params={"until": end - 1}
+        )
         if not page:
             break
         rows += page
         cursor = page[-1][0] + 1
-    return pl.DataFrame(rows, schema=["open_time", "open", "high", "low", "close", "volume"], orient="row")
+    return pl.DataFrame(
+        rows, schema=["open_time", "open", "high", "low", "close", "volume"], orient="row"
+    )
 
 
-def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(make_project, simulator):
+def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
+    make_project, simulator
+):
     project = make_project()
     series = project.series()
     result = project.materialize(series, day_key(2))
@@ -57,7 +63,9 @@ def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltere
     for column in ("open", "high", "low", "close", "volume"):
         assert stored[column].to_list() == expected[column].to_list()
     assert stored["quote_volume"].null_count() == 0 and stored["trades"].min() > 0
-    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[0].metadata
+    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[
+        0
+    ].metadata
     assert metadata["rows_written"].value == 1440
     assert metadata["requests"].value >= 2
 
@@ -107,7 +115,9 @@ def test_delta_fetch_continues_after_the_last_stored_candle(make_project, simula
     assert klines(simulator) == 1  # the remaining 740 candles fit one page
     stored = store.read(series)
     assert stored["open_time"].dt.epoch("ms").to_list() == full["open_time"].to_list()
-    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[0].metadata
+    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[
+        0
+    ].metadata
     assert metadata["rows_written"].value == 740
 
 

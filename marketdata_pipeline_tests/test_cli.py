@@ -25,7 +25,9 @@ def invoke(*args: str):
 @pytest.fixture
 def synced(make_project):
     project = make_project([market(timeframes=["1m", "1h"]), market("ETH/USDT", ["1h"])])
-    result = invoke("sync", "--symbol", "btc/usdt", "--timeframe", "1m", "--start", DAY2, "--end", DAY1)
+    result = invoke(
+        "sync", "--symbol", "btc/usdt", "--timeframe", "1m", "--start", DAY2, "--end", DAY1
+    )
     assert result.exit_code == 0, result.output
     return project
 
@@ -36,28 +38,65 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     assert table[1].split()[:3] == ["binance", "BTC/USDT", "1m"] and table[1].split()[-1] == "1440"
     assert table[2].split()[-3:] == ["-", "-", "0"]
 
-    csv = invoke("candles", "binance", "BTC/USDT", "1m", "--start", f"{DAY2}T10:00", "--end", f"{DAY2}T10:05")
+    csv = invoke(
+        "candles", "binance", "BTC/USDT", "1m", "--start", f"{DAY2}T10:00", "--end", f"{DAY2}T10:05"
+    )
     lines = csv.output.splitlines()
     assert lines[0] == "open_time,open,high,low,close,volume,quote_volume,trades"
     assert len(lines) == 6 and lines[1].startswith(f"{DAY2}T10:00:00.000")
 
-    rows = json.loads(invoke("candles", "binance", "btc/usdt", "1m", "--format", "json", "--start", DAY2, "--end", f"{DAY2}T00:03").output)
-    assert [set(r) for r in rows] == [{"open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades"}] * 3
+    rows = json.loads(
+        invoke(
+            "candles",
+            "binance",
+            "btc/usdt",
+            "1m",
+            "--format",
+            "json",
+            "--start",
+            DAY2,
+            "--end",
+            f"{DAY2}T00:03",
+        ).output
+    )
+    assert [set(r) for r in rows] == [
+        {"open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades"}
+    ] * 3
 
     out = tmp_path / "c.parquet"
-    assert invoke("candles", "binance", "BTC/USDT", "1m", "--format", "parquet", "--output", str(out)).exit_code == 0
+    assert (
+        invoke(
+            "candles", "binance", "BTC/USDT", "1m", "--format", "parquet", "--output", str(out)
+        ).exit_code
+        == 0
+    )
     assert pl.read_parquet(out).height == 1440
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["candles", "binance", "BTC/USDT", "1m", "--start", "2024-02-30"], "error: --start: invalid date '2024-02-30'; use YYYY-MM-DD"),
-        (["candles", "binance", "BTC/USDT", "2h"], "error: unknown timeframe '2h'; allowed: 1m, 5m"),
-        (["candles", "kraken", "BTC/USDT", "1m"], "error: no configured series matches exchange=kraken"),
-        (["candles", "binance", "BTC/USDT", "1m", "--format", "parquet"], "error: --format parquet needs --output FILE"),
+        (
+            ["candles", "binance", "BTC/USDT", "1m", "--start", "2024-02-30"],
+            "error: --start: invalid date '2024-02-30'; use YYYY-MM-DD",
+        ),
+        (
+            ["candles", "binance", "BTC/USDT", "2h"],
+            "error: unknown timeframe '2h'; allowed: 1m, 5m",
+        ),
+        (
+            ["candles", "kraken", "BTC/USDT", "1m"],
+            "error: no configured series matches exchange=kraken",
+        ),
+        (
+            ["candles", "binance", "BTC/USDT", "1m", "--format", "parquet"],
+            "error: --format parquet needs --output FILE",
+        ),
         (["sync", "--end", DAY1], "error: --start is required"),
-        (["sync", "--start", DAY1, "--end", DAY2], f"error: --start {DAY1} is not before --end {DAY2}"),
+        (
+            ["sync", "--start", DAY1, "--end", DAY2],
+            f"error: --start {DAY1} is not before --end {DAY2}",
+        ),
     ],
 )
 def test_user_mistakes_get_one_line_and_exit_2(make_project, args, message):
@@ -72,14 +111,20 @@ def test_missing_config_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("MARKETDATA_CONFIG", raising=False)
     result = CliRunner().invoke(main, ["series"])
     assert result.exit_code == 2
-    assert result.output == f"error: config file {tmp_path}/marketdata.yaml not found; create it or set MARKETDATA_CONFIG to its path\n"
+    assert (
+        result.output
+        == f"error: config file {tmp_path}/marketdata.yaml not found; create it or set MARKETDATA_CONFIG to its path\n"
+    )
 
 
 def test_failed_sync_exits_non_zero_naming_the_series(make_project):
     make_project([market("NOPE/USDT")])
     result = CliRunner().invoke(main, ["sync", "--start", DAY1])
     assert result.exit_code == 1
-    assert "error: binance/nope_usdt/1m" in result.output and "does not list symbol 'NOPE/USDT'" in result.output
+    assert (
+        "error: binance/nope_usdt/1m" in result.output
+        and "does not list symbol 'NOPE/USDT'" in result.output
+    )
 
 
 def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):

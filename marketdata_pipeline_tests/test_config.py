@@ -46,7 +46,9 @@ def test_environment_variable_names_the_config(tmp_path, monkeypatch):
 
 
 def test_storage_uri_is_used_unchanged(tmp_path):
-    config = load_config(write(tmp_path, "storage: s3://s3.amazonaws.com:bucket?aws_auth=true\n" + VALID))
+    config = load_config(
+        write(tmp_path, "storage: s3://s3.amazonaws.com:bucket?aws_auth=true\n" + VALID)
+    )
     assert config.storage_uri == "s3://s3.amazonaws.com:bucket?aws_auth=true"
 
 
@@ -63,13 +65,28 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     ("mistake", "expected"),
     [
         (("id: binance", "id: binanse"), "exchanges[binanse].id: unknown exchange id 'binanse'"),
-        (("[1m, 1h]", "[1m, 2h]"), "exchanges[binance].markets[BTC/USDT].timeframes: unknown timeframe '2h'; allowed: 1m, 5m"),
+        (
+            ("[1m, 1h]", "[1m, 2h]"),
+            "exchanges[binance].markets[BTC/USDT].timeframes: unknown timeframe '2h'; allowed: 1m, 5m",
+        ),
         (("2024-01-01", "2024-13-01"), "markets[BTC/USDT].start: invalid date"),
         (("2024-01-01", "yesterday"), "use YYYY-MM-DD"),
-        (("symbol: BTC/USDT", "symbol: BTCUSDT"), "is not a ccxt unified symbol such as 'BTC/USDT'"),
-        (("    markets:", "    pool_size: 0\n    markets:"), "exchanges[binance].pool_size: Input should be greater than 0"),
-        (("    markets:", "    poolsize: 3\n    markets:"), "exchanges[binance].poolsize: unknown field"),
-        (("    markets:", "    credentials: {apiKey: sk-live-123}\n    markets:"), "must name an environment variable"),
+        (
+            ("symbol: BTC/USDT", "symbol: BTCUSDT"),
+            "is not a ccxt unified symbol such as 'BTC/USDT'",
+        ),
+        (
+            ("    markets:", "    pool_size: 0\n    markets:"),
+            "exchanges[binance].pool_size: Input should be greater than 0",
+        ),
+        (
+            ("    markets:", "    poolsize: 3\n    markets:"),
+            "exchanges[binance].poolsize: unknown field",
+        ),
+        (
+            ("    markets:", "    credentials: {apiKey: sk-live-123}\n    markets:"),
+            "must name an environment variable",
+        ),
     ],
 )
 def test_mistakes_get_one_clear_line(tmp_path, mistake, expected):
@@ -78,7 +95,9 @@ def test_mistakes_get_one_clear_line(tmp_path, mistake, expected):
 
 def test_start_in_the_future(tmp_path):
     future = date.today() + timedelta(days=3)
-    assert f"start {future} is in the future" in error_of(tmp_path, VALID.replace("2024-01-01", str(future)))
+    assert f"start {future} is in the future" in error_of(
+        tmp_path, VALID.replace("2024-01-01", str(future))
+    )
 
 
 def test_duplicate_exchange(tmp_path):

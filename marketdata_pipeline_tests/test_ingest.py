@@ -33,12 +33,16 @@ def test_complete_windows_need_nothing():
 
 
 def test_never_asks_for_the_candle_in_progress_or_before_the_market_start():
-    assert delta_ranges(SERIES, [(0, D1), (D1, D2)], stored(), D1 + 90 * MINUTE_MS) == [(D1, D1 + 90 * MINUTE_MS)]
+    assert delta_ranges(SERIES, [(0, D1), (D1, D2)], stored(), D1 + 90 * MINUTE_MS) == [
+        (D1, D1 + 90 * MINUTE_MS)
+    ]
 
 
 def test_weekly_candles_start_on_the_first_monday_of_a_window():
     weekly = Series("binance", "BTC/USDT", get_timeframe("1w"), date(1970, 1, 1))
-    assert delta_ranges(weekly, [(0, 30 * DAY_MS)], stored(), 60 * DAY_MS) == [(4 * DAY_MS, 30 * DAY_MS)]
+    assert delta_ranges(weekly, [(0, 30 * DAY_MS)], stored(), 60 * DAY_MS) == [
+        (4 * DAY_MS, 30 * DAY_MS)
+    ]
 
 
 def test_chunks_split_long_ranges():
@@ -46,6 +50,8 @@ def test_chunks_split_long_ranges():
 
 
 def test_missing_ranges_report_holes_on_the_grid():
-    frame = pl.DataFrame({"open_time": [2, 3, 6]}).with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
+    frame = pl.DataFrame({"open_time": [2, 3, 6]}).with_columns(
+        pl.col("open_time").cast(pl.Datetime("ms", "UTC"))
+    )
     assert missing_ranges(frame, 0, 9, 1) == [(0, 2), (4, 6), (7, 9)]
     assert missing_ranges(frame.clear(), 0, 3, 1) == [(0, 3)]

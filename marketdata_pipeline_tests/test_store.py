@@ -20,7 +20,10 @@ def candles(start: int, count: int) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "open_time": times,
-            **{c: [float(t % 997) + 1 for t in times] for c in ("open", "high", "low", "close", "volume")},
+            **{
+                c: [float(t % 997) + 1 for t in times]
+                for c in ("open", "high", "low", "close", "volume")
+            },
             "quote_volume": [1.5] * count,
             "trades": [7] * count,
         }
@@ -38,7 +41,9 @@ def test_round_trip_keeps_schema_and_values(tmp_path):
     assert (result.rows_written, result.rows_present) == (100, 0)
     assert store.read(SERIES).equals(frame)
     assert store.read(SERIES).schema == frame.schema
-    assert store.read(SERIES, T0 + 10 * MINUTE_MS, T0 + 20 * MINUTE_MS).height == 10  # end exclusive
+    assert (
+        store.read(SERIES, T0 + 10 * MINUTE_MS, T0 + 20 * MINUTE_MS).height == 10
+    )  # end exclusive
     summary = store.summary(SERIES)
     assert summary.rows == 100 and summary.first.value // 1_000_000 == T0
 

@@ -10,12 +10,24 @@ from marketdata_pipeline.simulator import Faults
 from .conftest import TODAY, market, marketdata
 
 
-def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(make_project, simulator, tmp_path):
-    project = make_project([market(start=TODAY - timedelta(days=8))], page_concurrency=2, pages_per_write=1)
+def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
+    make_project, simulator, tmp_path
+):
+    project = make_project(
+        [market(start=TODAY - timedelta(days=8))], page_concurrency=2, pages_per_write=1
+    )
     simulator.set_faults(Faults(latency_ms=20))
     ranges = [(8, 2), (6, 1), (7, 3), (5, 2)]  # overlapping ranges of one series, days ago
     runs = [
-        marketdata("sync", "--start", str(TODAY - timedelta(days=a)), "--end", str(TODAY - timedelta(days=b)), cwd=tmp_path, wait=False)
+        marketdata(
+            "sync",
+            "--start",
+            str(TODAY - timedelta(days=a)),
+            "--end",
+            str(TODAY - timedelta(days=b)),
+            cwd=tmp_path,
+            wait=False,
+        )
         for a, b in ranges
     ]
     for run in runs:
@@ -28,11 +40,21 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(make_proje
 
 
 def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path):
-    project = make_project([market(start=TODAY - timedelta(days=30))], page_concurrency=1, pages_per_write=4)
+    project = make_project(
+        [market(start=TODAY - timedelta(days=30))], page_concurrency=1, pages_per_write=4
+    )
     series = project.series()
     store = project.store
     simulator.set_faults(Faults(latency_ms=60))
-    run = marketdata("sync", "--start", str(TODAY - timedelta(days=30)), "--end", str(TODAY), cwd=tmp_path, wait=False)
+    run = marketdata(
+        "sync",
+        "--start",
+        str(TODAY - timedelta(days=30)),
+        "--end",
+        str(TODAY),
+        cwd=tmp_path,
+        wait=False,
+    )
     deadline = time.time() + 120
     while store.summary(series).rows == 0 and time.time() < deadline:
         time.sleep(0.1)
@@ -42,7 +64,9 @@ def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path)
     assert 0 < kept < 30 * 1440
     simulator.set_faults(Faults())
     simulator.reset_stats()
-    finished = marketdata("sync", "--start", str(TODAY - timedelta(days=30)), "--end", str(TODAY), cwd=tmp_path)
+    finished = marketdata(
+        "sync", "--start", str(TODAY - timedelta(days=30)), "--end", str(TODAY), cwd=tmp_path
+    )
     assert finished.returncode == 0, finished.stderr
     total_pages = -(-30 * 1440 // 1000)
     assert simulator.stats()["klines_requests"] <= total_pages - kept // 1000 + 1

@@ -26,16 +26,33 @@ def test_floor_and_closed_rule(name, floor):
 
 
 def test_unknown_timeframe_lists_the_allowed_ones():
-    with pytest.raises(ValueError, match="unknown timeframe '2h'; allowed: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w"):
+    with pytest.raises(
+        ValueError, match="unknown timeframe '2h'; allowed: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w"
+    ):
         get_timeframe("2h")
 
 
-@pytest.mark.parametrize(("partition", "start"), [("day", (2024, 3, 13)), ("week", (2024, 3, 11)), ("month", (2024, 3, 1)), ("year", (2024, 1, 1))])
+@pytest.mark.parametrize(
+    ("partition", "start"),
+    [
+        ("day", (2024, 3, 13)),
+        ("week", (2024, 3, 11)),
+        ("month", (2024, 3, 1)),
+        ("year", (2024, 1, 1)),
+    ],
+)
 def test_partition_floor(partition, start):
-    assert partition_floor(partition, datetime(2024, 3, 13, 10, tzinfo=UTC)) == datetime(*start, tzinfo=UTC)
+    assert partition_floor(partition, datetime(2024, 3, 13, 10, tzinfo=UTC)) == datetime(
+        *start, tzinfo=UTC
+    )
 
 
 def test_partition_windows_hold_a_handful_of_pages():
-    window_ms = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 31 * 86_400_000, "year": 366 * 86_400_000}
+    window_ms = {
+        "day": 86_400_000,
+        "week": 7 * 86_400_000,
+        "month": 31 * 86_400_000,
+        "year": 366 * 86_400_000,
+    }
     for tf in TIMEFRAMES.values():
         assert window_ms[tf.partition] // tf.ms <= 3000, tf.name

@@ -1,0 +1,70 @@
+"""``python -m marketdata_pipeline.simulator``: serve the simulator until Ctrl-C.
+
+Every ``Faults`` field becomes an option (``error_rate`` -> ``--error-rate``), so new fault
+kinds need no CLI changes; ``--fault-5xx`` is an alias of ``--error-rate`` and the fault
+budget override is ``--fault-weight-limit`` (``--weight-limit`` is the normal budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from marketdata_pipeline.simulator.ccxt_config import config_snippet
+from marketdata_pipeline.simulator.faults import Faults, parse_time_ms
+from marketdata_pipeline.simulator.simulator import Simulator
+
+
+def _window(text: str) -> tuple[int, int]:
+    """``START/END`` as epoch ms or ISO-8601 UTC, e.g. ``2024-01-01T00:00/2024-01-01T02:00``."""
+    start, sep, end = text.partition("/")
+    if not sep:
+        raise argparse.ArgumentTypeError("expected START/END")
+    return parse_time_ms(start), parse_time_ms(end)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m marketdata_pipeline.simulator", description=__doc__
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--weight-limit", type=int, default=6000, help="request weight per minute")
+    for field in dataclasses.fields(Faults):
+        name = field.name.replace("_", "-")
+        flags = [f"--fault-{name}" if name == "weight-limit" else f"--{name}"]
+        if field.name == "error_rate":
+            flags.append("--fault-5xx")
+        help_text = field.metadata.get("help", "")
+        if field.name == "maintenance":
+            parser.add_argument(
+                *flags,
+                dest=field.name,
+                type=_window,
+                action="append",
+                default=[],
+                help=help_text + " (START/END, repeatable)",
+            )
+        else:
+            kind = int if field.name in ("seed", "weight_limit", "storm_retry_after_s") else float
+            parser.add_argument(
+                *flags, dest=field.name, type=kind, default=field.default, help=help_text
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = vars(build_parser().parse_args(argv))
+    host, port, weight_limit = args.pop("host"), args.pop("port"), args.pop("weight_limit")
+    sim = Simulator(host=host, port=port, weight_limit=weight_limit, faults=Faults(**args))
+    sim.start()
+    print(f"Binance simulator listening on {sim.url}", flush=True)
+    print(config_snippet(sim.url), flush=True)
+    sim.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

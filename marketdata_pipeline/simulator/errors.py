@@ -1,0 +1,68 @@
+"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies."""
+
+from __future__ import annotations
+
+import json
+
+
+class BinanceError(Exception):
+    """An error answer: HTTP status plus Binance's numeric code and message."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+    def body(self) -> str:
+        return json.dumps({"code": self.code, "msg": self.msg}, separators=(",", ":"))
+
+
+def invalid_symbol() -> BinanceError:
+    return BinanceError(400, -1121, "Invalid symbol.")
+
+
+def invalid_interval() -> BinanceError:
+    return BinanceError(400, -1120, "Invalid interval.")
+
+
+def missing_parameter(name: str) -> BinanceError:
+    return BinanceError(
+        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    )
+
+
+def illegal_parameter(name: str) -> BinanceError:
+    return BinanceError(
+        400,
+        -1100,
+        f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+    )
+
+
+def invalid_limit() -> BinanceError:
+    return BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+
+
+def too_many_requests(ip: str, limit: int) -> BinanceError:
+    return BinanceError(
+        429,
+        -1003,
+        f"Too many requests; current limit of IP({ip}) is {limit} requests per minute. "
+        "Please use the websocket for live updates to avoid polling the API.",
+    )
+
+
+def not_found() -> BinanceError:
+    return BinanceError(404, -1000, "Unknown endpoint.")
+
+
+def server_error_body(status: int) -> tuple[str, str]:
+    """(content type, body) of a simulated 5xx: JSON for 500, HTML from the edge for 502/503."""
+    if status == 500:
+        body = json.dumps(
+            {"code": -1000, "msg": "An unknown error occured while processing the request."},
+            separators=(",", ":"),
+        )
+        return "application/json", body
+    title = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}[status]
+    html = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center></body></html>"
+    return "text/html", html

@@ -1,0 +1,251 @@
+"""HTTP layer: Binance's public spot endpoints plus ``/sim/*`` control endpoints (aiohttp).
+
+Fault injection, weight accounting and statistics live in one middleware that only wraps
+``/api/`` paths, so control calls are never delayed, limited, broken or counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from marketdata_pipeline.simulator import errors
+from marketdata_pipeline.simulator.errors import BinanceError
+from marketdata_pipeline.simulator.exchange_info import exchange_info
+from marketdata_pipeline.simulator.faults import FaultInjector, FaultPlan, Faults
+from marketdata_pipeline.simulator.intervals import INTERVALS
+from marketdata_pipeline.simulator.klines import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    format_rows,
+    select_klines,
+)
+from marketdata_pipeline.simulator.ratelimit import WeightLimiter
+from marketdata_pipeline.simulator.stats import Stats
+from marketdata_pipeline.simulator.symbols import MarketSpec
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+WEIGHTS = {"/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/klines": 2}
+_JSON = "application/json"
+_PLAN = web.RequestKey("fault_plan", FaultPlan)
+
+
+@dataclass
+class ServerState:
+    """Everything the handlers share; owned by ``Simulator``."""
+
+    specs: dict[str, MarketSpec]
+    clock: Callable[[], int]
+    weight_limit: int
+    injector: FaultInjector
+    limiter: WeightLimiter
+    stats: Stats
+
+    def effective_weight_limit(self) -> int:
+        override = self.injector.faults.weight_limit
+        return self.weight_limit if override is None else override
+
+
+def _json_response(body: str, status: int = 200, content_type: str = _JSON) -> web.Response:
+    return web.Response(text=body, status=status, content_type=content_type)
+
+
+def _error_response(error: BinanceError) -> web.Response:
+    return _json_response(error.body(), status=error.status)
+
+
+def _malform(body: str, kind: str) -> str:
+    if kind == "truncated":
+        return body[: max(1, len(body) // 2)]
+    if kind == "empty":
+        return "[]" if body.startswith("[") else "{}"
+    return '{"code":0,"msg":"<html>upstream garbage'
+
+
+def build_app(state: ServerState) -> web.Application:
+    """The aiohttp application serving one simulated exchange."""
+
+    @web.middleware
+    async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/api/"):
+            return await handler(request)
+        state.stats.begin()
+        status, charged, now = "dropped", 0, state.clock()
+        try:
+            plan = state.injector.plan()
+            request[_PLAN] = plan
+            if plan.delay_s:
+                await asyncio.sleep(plan.delay_s)
+            if plan.slow:
+                state.stats.count_fault("slow")
+            if plan.drop:
+                state.stats.count_fault("drop")
+                if request.transport is not None:
+                    request.transport.close()
+                raise asyncio.CancelledError
+            response, charged, now = await _answer(state, request, handler, plan)
+            status = str(response.status)
+            return response
+        finally:
+            state.stats.end(request.path, status, charged, now)
+
+    app = web.Application(middlewares=[api_middleware])
+    api = _ApiRoutes(state)
+    control = _ControlRoutes(state)
+    app.router.add_get("/api/v3/ping", api.ping)
+    app.router.add_get("/api/v3/time", api.time)
+    app.router.add_get("/api/v3/exchangeInfo", api.exchange_info)
+    app.router.add_get("/api/v3/klines", api.klines)
+    app.router.add_route("*", "/api/{tail:.*}", api.unknown)
+    app.router.add_get("/sim/stats", control.stats)
+    app.router.add_get("/sim/faults", control.get_faults)
+    app.router.add_post("/sim/faults", control.set_faults)
+    app.router.add_post("/sim/reset", control.reset)
+    return app
+
+
+async def _answer(
+    state: ServerState, request: web.Request, handler: Handler, plan: FaultPlan
+) -> tuple[web.StreamResponse, int, int]:
+    """Rate limit, then inject server faults, then run the endpoint; returns (response, weight, now)."""
+    now = state.clock()
+    ip = request.remote or "127.0.0.1"
+    limit = state.effective_weight_limit()
+    weight = WEIGHTS.get(request.path, 1)
+    admission = state.limiter.charge(ip, weight, now, limit, force_reject=plan.storm)
+    if not admission.admitted:
+        if plan.storm:
+            state.stats.count_fault("storm")
+        retry_after = (
+            state.injector.faults.storm_retry_after_s if plan.storm else admission.retry_after_s
+        )
+        response = _error_response(errors.too_many_requests(ip, limit))
+        response.headers["Retry-After"] = str(retry_after)
+    elif plan.error_status is not None:
+        state.stats.count_fault(f"http_{plan.error_status}")
+        content_type, body = errors.server_error_body(plan.error_status)
+        response = _json_response(body, plan.error_status, content_type)
+    else:
+        try:
+            response = await handler(request)
+        except BinanceError as error:
+            response = _error_response(error)
+        if plan.malformed and response.status == 200 and isinstance(response, web.Response):
+            state.stats.count_fault(f"malformed_{plan.malformed}")
+            response.text = _malform(response.text or "", plan.malformed)
+    response.headers["X-MBX-USED-WEIGHT-1M"] = str(admission.used)
+    response.headers["X-MBX-USED-WEIGHT"] = str(admission.used)
+    return response, admission.charged, now
+
+
+def _int_param(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.lstrip("-").isdigit() or len(raw) > 20:
+        raise errors.illegal_parameter(name)
+    return int(raw)
+
+
+class _ApiRoutes:
+    """Handlers for the emulated Binance endpoints."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def ping(self, request: web.Request) -> web.Response:
+        return _json_response("{}")
+
+    async def time(self, request: web.Request) -> web.Response:
+        return _json_response(json.dumps({"serverTime": self.state.clock()}))
+
+    async def unknown(self, request: web.Request) -> web.Response:
+        raise errors.not_found()
+
+    async def exchange_info(self, request: web.Request) -> web.Response:
+        wanted = self._wanted_symbols(request)
+        specs = [self.state.specs[s] for s in wanted] if wanted else self.state.specs.values()
+        doc = exchange_info(specs, self.state.clock(), self.state.effective_weight_limit())
+        return _json_response(json.dumps(doc))
+
+    def _wanted_symbols(self, request: web.Request) -> list[str]:
+        single, many = request.query.get("symbol"), request.query.get("symbols")
+        wanted = [single] if single else []
+        if many:
+            try:
+                wanted += [str(s) for s in json.loads(many)]
+            except (ValueError, TypeError):
+                raise errors.illegal_parameter("symbols") from None
+        if any(s not in self.state.specs for s in wanted):
+            raise errors.invalid_symbol()
+        return wanted
+
+    async def klines(self, request: web.Request) -> web.Response:
+        symbol, interval_name = request.query.get("symbol"), request.query.get("interval")
+        if not symbol:
+            raise errors.missing_parameter("symbol")
+        if not interval_name:
+            raise errors.missing_parameter("interval")
+        spec = self.state.specs.get(symbol.upper())
+        if spec is None:
+            raise errors.invalid_symbol()
+        interval = INTERVALS.get(interval_name)
+        if interval is None:
+            raise errors.invalid_interval()
+        limit = _int_param(request, "limit")
+        if limit is not None and limit < 1:
+            raise errors.invalid_limit()
+        limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
+        start, end = _int_param(request, "startTime"), _int_param(request, "endTime")
+        self.state.stats.count_klines(spec.market_id, interval.name)
+        gaps, now = self.state.injector.faults.maintenance, self.state.clock()
+
+        def build() -> list[str]:
+            candles = select_klines(spec, interval, start, end, limit, now, gaps)
+            return format_rows(spec, interval, candles)
+
+        rows = await asyncio.get_running_loop().run_in_executor(None, build)
+        plan = request.get(_PLAN)
+        if plan is not None and plan.duplicate_at is not None and len(rows) > 1:
+            self.state.stats.count_fault("duplicate")
+            rows = _duplicate_row(rows, plan.duplicate_at, limit)
+        return _json_response("[" + ",".join(rows) + "]")
+
+
+def _duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:
+    """Copy one row two places later (duplicated *and* out of order), then trim to ``limit``."""
+    index = min(int(position * (len(rows) - 1)), len(rows) - 2)
+    return [*rows[: index + 2], rows[index], *rows[index + 2 :]][:limit]
+
+
+class _ControlRoutes:
+    """``/sim/*``: statistics and fault switches for tests running in other processes."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.stats.snapshot())
+
+    async def get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.injector.faults.to_dict())
+
+    async def set_faults(self, request: web.Request) -> web.Response:
+        try:
+            data: Any = await request.json() if request.can_read_body else {}
+            faults = Faults.from_dict(data or {})
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        self.state.injector.set(faults)
+        return web.json_response(faults.to_dict())
+
+    async def reset(self, request: web.Request) -> web.Response:
+        self.state.stats.reset()
+        self.state.limiter.reset()
+        return web.json_response({"ok": True})

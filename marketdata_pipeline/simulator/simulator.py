@@ -1,0 +1,155 @@
+"""``Simulator``: runs the simulated exchange in a background thread with its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from marketdata_pipeline.simulator.faults import FaultInjector, Faults
+from marketdata_pipeline.simulator.ratelimit import WeightLimiter
+from marketdata_pipeline.simulator.server import ServerState, build_app
+from marketdata_pipeline.simulator.stats import Stats
+from marketdata_pipeline.simulator.symbols import make_specs
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Simulator:
+    """A local Binance spot REST API with deterministic candles and switchable faults.
+
+    ``clock`` (a callable returning epoch ms) replaces real time for candle visibility, weight
+    windows and statistics, so tests can move time without sleeping.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        weight_limit: int = 6000,
+        faults: Faults | None = None,
+        symbols: Mapping[str, Mapping[str, Any]] | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self._state = ServerState(
+            specs=make_specs(symbols),
+            clock=clock or wall_clock_ms,
+            weight_limit=weight_limit,
+            injector=FaultInjector(faults),
+            limiter=WeightLimiter(),
+            stats=Stats(),
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._startup_error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        return self._state.injector.faults
+
+    @property
+    def symbols(self) -> list[str]:
+        """Unified symbols served, e.g. ``["BTC/USDT", ...]``."""
+        return [spec.symbol for spec in self._state.specs.values()]
+
+    def start(self) -> Simulator:
+        """Bind and serve in a daemon thread; returns once the port accepts connections."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name=f"binance-sim-{self.port}", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+        if self._startup_error is not None:
+            self._thread.join()
+            self._thread = None
+            raise self._startup_error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._thread = None
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (Ctrl-C), for command-line use."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        return self._state.stats.snapshot()
+
+    def reset_stats(self) -> None:
+        """Clear statistics and the per-IP weight windows."""
+        self._state.stats.reset()
+        self._state.limiter.reset()
+
+    def set_faults(self, faults: Faults) -> None:
+        self._state.injector.set(faults)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="binance-sim-klines")
+        loop.set_default_executor(executor)
+        try:
+            loop.run_until_complete(self._open())
+        except BaseException as exc:
+            self._startup_error = exc
+        ready.set()
+        if self._startup_error is None:
+            loop.run_forever()
+            loop.run_until_complete(self._close())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+    async def _open(self) -> None:
+        self._runner = web.AppRunner(
+            build_app(self._state), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,50 @@
+import asyncio
+
+import ccxt
+import ccxt.async_support as accxt
+
+from marketdata_pipeline.config import load_config
+from marketdata_pipeline.simulator import Simulator, ccxt_config, config_snippet
+
+from .conftest import make_exchange
+
+
+def test_every_ccxt_api_url_points_at_the_simulator(sim: Simulator) -> None:
+    ex = ccxt.binance(ccxt_config(sim.url))
+    leaks = {k: v for k, v in ex.urls["api"].items() if not v.startswith(sim.url)}
+    assert leaks == {}
+    assert ex.urls["api"]["public"] == f"{sim.url}/api/v3"
+
+
+def test_sync_load_markets_only_calls_spot_exchange_info(sim: Simulator) -> None:
+    ex = ccxt.binance(ccxt_config(sim.url))  # default settings, rate limiting on
+    markets = ex.load_markets()
+    assert set(markets) == set(sim.symbols)
+    btc = markets["BTC/USDT"]
+    assert btc["spot"] and btc["active"] and btc["type"] == "spot" and btc["id"] == "BTCUSDT"
+    assert btc["precision"]["price"] == 0.01
+    assert btc["limits"]["cost"]["min"] == 5.0
+    assert sim.stats()["requests_by_path"] == {"/api/v3/exchangeInfo": 1}
+
+
+def test_async_load_markets_and_fetch_ohlcv(sim: Simulator) -> None:
+    async def run() -> list[list[float]]:
+        ex = accxt.binance(ccxt_config(sim.url))
+        try:
+            await ex.load_markets()
+            return await ex.fetch_ohlcv("ETH/USDT", "1h", limit=5)
+        finally:
+            await ex.close()
+
+    candles = asyncio.run(run())
+    assert len(candles) == 5
+    sync = make_exchange(sim.url).fetch_ohlcv("ETH/USDT", "1h", limit=5)
+    assert candles == sync
+
+
+def test_config_snippet_is_a_valid_project_config(sim: Simulator, tmp_path) -> None:
+    path = tmp_path / "marketdata.yaml"
+    path.write_text(config_snippet(sim.url))
+    (connector,) = load_config(path).connectors
+    assert connector.id == "binance"
+    assert connector.ccxt == ccxt_config(sim.url)

@@ -1,0 +1,106 @@
+"""The simulator as a separate process: CLI entry point and multi-process async clients."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from marketdata_pipeline.simulator import Faults, Simulator
+from marketdata_pipeline.simulator.__main__ import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_parser_maps_every_fault_field() -> None:
+    args = vars(
+        build_parser().parse_args(
+            [
+                "--port",
+                "0",
+                "--fault-5xx",
+                "0.1",
+                "--drop-rate",
+                "0.2",
+                "--maintenance",
+                "2024-01-01T00:00/2024-01-01T01:00",
+                "--weight-limit",
+                "50",
+            ]
+        )
+    )
+    assert (
+        args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
+    )
+    faults = Faults(**args)
+    assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
+    assert faults.maintenance == ((1704067200000, 1704070800000),)
+
+
+@pytest.fixture
+def sim_process() -> Iterator[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "marketdata_pipeline.simulator",
+        "--port",
+        "0",
+        "--storm-rate",
+        "1",
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on" in line
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_cli_process_with_http_control(sim_process: str) -> None:
+    with requests.Session() as http:
+        assert http.get(f"{sim_process}/api/v3/ping").status_code == 429
+        http.post(f"{sim_process}/sim/faults", json={})
+        assert http.get(f"{sim_process}/api/v3/ping").status_code == 200
+        assert http.get(f"{sim_process}/sim/stats").json()["status_counts"] == {"429": 1, "200": 1}
+
+
+CLIENT = textwrap.dedent(
+    """
+    import asyncio, sys
+    import ccxt.async_support as accxt
+    from marketdata_pipeline.simulator import ccxt_config
+
+    async def main(url):
+        ex = accxt.binance({**ccxt_config(url), "enableRateLimit": False})
+        try:
+            await ex.load_markets()
+            pages = await asyncio.gather(
+                *(ex.fetch_ohlcv("BTC/USDT", "1m", since=1_700_000_000_000 + i * 60_000_000, limit=1000) for i in range(10))
+            )
+            assert all(len(p) == 1000 for p in pages)
+        finally:
+            await ex.close()
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+def test_several_processes_of_async_clients() -> None:
+    with Simulator(faults=Faults(latency_ms=100)) as sim:
+        clients = [
+            subprocess.Popen([sys.executable, "-c", CLIENT, sim.url], env=ENV, cwd=ROOT)
+            for _ in range(3)
+        ]
+        assert [c.wait(timeout=60) for c in clients] == [0, 0, 0]
+        stats = sim.stats()
+    assert stats["status_counts"] == {"200": 33}
+    assert stats["max_concurrent_requests"] >= 10
