@@ -38,6 +38,9 @@ class RequestBudget:
                 "CREATE TABLE IF NOT EXISTS grants (key TEXT NOT NULL, ts REAL NOT NULL, weight INTEGER NOT NULL)"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS grants_key_ts ON grants (key, ts)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS pauses (key TEXT PRIMARY KEY, until REAL NOT NULL)"
+            )
         return self._db
 
     async def acquire(self, weight: int) -> float:
@@ -58,6 +61,9 @@ class RequestBudget:
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
         try:
+            paused = db.execute("SELECT until FROM pauses WHERE key = ?", (self.key,)).fetchone()
+            if paused and paused[0] > now:
+                return paused[0] - now
             db.execute(
                 "DELETE FROM grants WHERE key = ? AND ts <= ?", (self.key, now - self.window)
             )
@@ -76,6 +82,23 @@ class RequestBudget:
             return 0.001
         finally:
             db.execute("COMMIT")
+
+    def pause(self, seconds: float, now: float | None = None) -> None:
+        """Hold every taker of this budget, in every process, for `seconds` (a 429's Retry-After)."""
+        until = (time.time() if now is None else now) + seconds
+        self._connection().execute(
+            "INSERT INTO pauses VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until)",
+            (self.key, until),
+        )
+
+    def paused_for(self, now: float | None = None) -> float:
+        row = (
+            self._connection()
+            .execute("SELECT until FROM pauses WHERE key = ?", (self.key,))
+            .fetchone()
+        )
+        return max(0.0, row[0] - (time.time() if now is None else now)) if row else 0.0
 
     def used(self, now: float | None = None) -> int:
         """Weight taken in the current window (for `marketdata status`)."""

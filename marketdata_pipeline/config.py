@@ -35,6 +35,7 @@ class RateLimit(_Model):
     weight: int = Field(6000, gt=0)
     period_seconds: float = Field(60.0, gt=0)
     ohlcv_weight: int = Field(2, gt=0)
+    markets_weight: int = Field(20, gt=0)
 
 
 class Market(_Model):

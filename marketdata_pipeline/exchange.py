@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ PERMANENT = (
     ccxt.NotSupported,
     ccxt.ArgumentsRequired,
 )
-TEMPORARY = (ccxt.NetworkError, ccxt.BadResponse)
+TEMPORARY = (ccxt.OperationFailed,)  # network errors, 5xx, 429/418, timeouts, bad bodies
 THROTTLED = (ccxt.DDoSProtection, ccxt.RateLimitExceeded)
 
 
@@ -52,6 +51,7 @@ class FetchStats:
     weight: int = 0
     retries: int = 0
     seconds_waited: float = 0.0
+    seconds_backing_off: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
@@ -63,7 +63,6 @@ class ExchangeClient:
         self.budget = budget
         self.backoff_base = backoff_base
         self.stats = FetchStats()
-        self._paused_until = 0.0
         self._exchange: ccxt_async.Exchange | None = None
 
     async def __aenter__(self) -> ExchangeClient:
@@ -77,8 +76,17 @@ class ExchangeClient:
         self._exchange = getattr(ccxt_async, self.connector.id)(options)
         if self.connector.id in RAW_EXTRAS:
             self._keep_raw_extras(*RAW_EXTRAS[self.connector.id])
-        await self._call("load markets", self._exchange.load_markets, weight=20)
+        await self._call(
+            "load markets",
+            self._load_markets,
+            weight=self.connector.rate_limit.markets_weight,
+        )
         return self
+
+    async def _load_markets(self) -> None:
+        """ccxt loads zero markets from a malformed body; that is a bad answer, not a delisting."""
+        if not await self._exchange.load_markets(reload=True):
+            raise MalformedPage("the exchange answered with no markets")
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._exchange is not None:
@@ -140,29 +148,26 @@ class ExchangeClient:
         return pages
 
     async def _page(self, series: Series, cursor: int, hi: int) -> pl.DataFrame:
-        raw = await self._exchange.fetch_ohlcv(
-            series.symbol,
-            series.timeframe.name,
-            since=cursor,
-            limit=self.page_size,
-            params={"until": hi - 1},
-        )
+        """Clean candles of [cursor, hi); empty only when the exchange proves the range has none."""
+        raw = await self._fetch(series, cursor, self.page_size, hi - 1)
         page, beyond = _clean(raw, cursor, hi)
-        if (
-            page.height
-            or beyond
-            or (not raw and not await self._has_candle_before(series, cursor, hi))
-        ):
+        if page.height or beyond:
             return page
-        raise MalformedPage(f"empty or unusable page for {_describe_range(series, cursor, hi)}")
-
-    async def _has_candle_before(self, series: Series, cursor: int, hi: int) -> bool:
-        """Tell an honestly empty range from a malformed body that ccxt parsed as []."""
+        if raw:
+            raise MalformedPage(f"a page of {len(raw)} candles all before {from_ms(cursor)}")
         await self._acquire(self.connector.rate_limit.ohlcv_weight)
-        probe = await self._exchange.fetch_ohlcv(
-            series.symbol, series.timeframe.name, since=cursor, limit=1
+        probe, _ = _clean(await self._fetch(series, cursor, 1, None), cursor, 2**62)
+        if probe.height and probe["open_time"][0] >= hi:
+            return page  # an honest gap up to hi, e.g. exchange maintenance
+        if probe.is_empty() and self._exchange.markets[series.symbol].get("active") is False:
+            return page  # a delisted market has no candles after its last one
+        raise MalformedPage(f"an empty page for {_describe_range(series, cursor, hi)}")
+
+    async def _fetch(self, series: Series, since: int, limit: int, until: int | None) -> list:
+        params = {"until": until} if until is not None else {}
+        return await self._exchange.fetch_ohlcv(
+            series.symbol, series.timeframe.name, since=since, limit=limit, params=params
         )
-        return bool(probe) and probe[0][0] < hi
 
     async def _call(self, what: str, fn, *args, weight: int):
         """Run one request under the budget, retrying temporary failures with backoff."""
@@ -181,30 +186,25 @@ class ExchangeClient:
                         f"{type(e).__name__}: {_one_line(e)}"
                     ) from None
                 self.stats.retries += 1
-                self._pause(self._retry_after(e, attempt))
+                backoff = self.backoff_base * 2**attempt * (0.5 + random.random())
+                if isinstance(e, THROTTLED):
+                    # Every process of this connector holds off, not just this request.
+                    self.budget.pause(max(self._retry_after() or 0.0, backoff))
+                else:
+                    self.stats.seconds_backing_off += backoff
+                    await asyncio.sleep(backoff)
         raise AssertionError("unreachable")
 
     async def _acquire(self, weight: int) -> None:
-        delay = self._paused_until - time.monotonic()
-        if delay > 0:
-            self.stats.seconds_waited += delay
-            await asyncio.sleep(delay)
         self.stats.seconds_waited += await self.budget.acquire(weight)
         self.stats.requests += 1
         self.stats.weight += weight
 
-    def _retry_after(self, error: Exception, attempt: int) -> float:
-        backoff = self.backoff_base * 2**attempt * (0.5 + random.random())
-        if isinstance(error, THROTTLED):
-            headers = self._exchange.last_response_headers or {}
-            retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-            if retry_after and retry_after.strip().isdigit():
-                return max(float(retry_after), backoff)
-        return backoff
-
-    def _pause(self, seconds: float) -> None:
-        """Slow the whole connector down, not just the one request."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+    def _retry_after(self) -> float | None:
+        """ccxt does not read Retry-After itself: take it from the last response's headers."""
+        headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
+        value = str(headers.get("retry-after", "")).strip()
+        return float(value) if value.isdigit() else None
 
     def _keep_raw_extras(self, quote_index: int, trades_index: int) -> None:
         parse = self._exchange.parse_ohlcv

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import ccxt
+import polars as pl
 import pytest
 import yaml
 from dagster import DagsterInstance
@@ -18,6 +20,7 @@ from marketdata_pipeline.definitions import build_definitions
 from marketdata_pipeline.instance import DAGSTER_YAML
 from marketdata_pipeline.simulator import Simulator, ccxt_config
 from marketdata_pipeline.sync import failure_message, materialize_range
+from marketdata_pipeline.timeframes import to_ms
 
 TODAY = datetime.now(UTC).date()
 
@@ -37,11 +40,41 @@ def _clean_simulator(request):
         sim.reset_stats()
 
 
+def day_key(days_ago: int) -> str:
+    return str(TODAY - timedelta(days=days_ago))
+
+
+def day_ms(days_ago: int) -> int:
+    day = TODAY - timedelta(days=days_ago)
+    return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def klines(sim) -> int:
+    return sim.stats()["klines_requests"]
+
+
+def exchange_candles(sim, symbol: str, timeframe: str, start: int, end: int) -> pl.DataFrame:
+    """What the exchange serves for [start, end), fetched with plain ccxt and no faults."""
+    exchange = ccxt.binance(ccxt_config(sim.url))
+    rows, cursor = [], start
+    while cursor < end:
+        page = exchange.fetch_ohlcv(
+            symbol, timeframe, since=cursor, limit=1000, params={"until": end - 1}
+        )
+        if not page:
+            break
+        rows += page
+        cursor = page[-1][0] + 1
+    return pl.DataFrame(
+        rows, schema=["open_time", "open", "high", "low", "close", "volume"], orient="row"
+    )
+
+
 def market(symbol: str = "BTC/USDT", timeframes=("1m",), start: date | None = None) -> dict:
     return {
         "symbol": symbol,
         "timeframes": list(timeframes),
-        "start": str(start or TODAY - timedelta(days=10)),
+        "start": str(start or TODAY - timedelta(days=45)),
     }
 
 
@@ -114,3 +147,9 @@ def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     return subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def metadata_of(result) -> dict:
+    """Metadata of a run's candle materialization (repeated on each partition of the run)."""
+    event = [e for e in result.all_events if e.is_step_materialization][-1]
+    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}

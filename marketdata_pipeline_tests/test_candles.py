@@ -3,50 +3,10 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
-import ccxt
 import polars as pl
 
-from marketdata_pipeline.simulator import ccxt_config
-from marketdata_pipeline.timeframes import to_ms
-
-from .conftest import TODAY, market
-
-
-def day_key(days_ago: int) -> str:
-    return str(TODAY - timedelta(days=days_ago))
-
-
-def day_ms(days_ago: int) -> int:
-    return to_ms_date(TODAY - timedelta(days=days_ago))
-
-
-def to_ms_date(day) -> int:
-    from datetime import UTC, datetime
-
-    return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
-
-
-def klines(sim) -> int:
-    return sim.stats()["klines_requests"]
-
-
-def exchange_candles(sim, symbol: str, timeframe: str, start: int, end: int) -> pl.DataFrame:
-    """What the exchange serves for [start, end), fetched with plain ccxt."""
-    exchange = ccxt.binance(ccxt_config(sim.url))
-    rows, cursor = [], start
-    while cursor < end:
-        page = exchange.fetch_ohlcv(
-            symbol, timeframe, since=cursor, limit=1000, params={"until": end - 1}
-        )
-        if not page:
-            break
-        rows += page
-        cursor = page[-1][0] + 1
-    return pl.DataFrame(
-        rows, schema=["open_time", "open", "high", "low", "close", "volume"], orient="row"
-    )
+from .conftest import TODAY, day_key, day_ms, exchange_candles, klines, market
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
