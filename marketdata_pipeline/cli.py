@@ -226,6 +226,19 @@ def series(ctx: click.Context) -> None:
     click.echo(_table(rows))
 
 
+@main.command()
+@click.pass_context
+@user_errors
+def status(ctx: click.Context) -> None:
+    """Each connector's request budget, its use right now and its concurrency pool."""
+    from .instance import project_instance
+    from .status import connector_rows
+
+    config = _config(ctx)
+    instance = project_instance(config)
+    click.echo(_table(connector_rows(config, instance)))
+
+
 def _stamp(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 

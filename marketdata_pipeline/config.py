@@ -80,7 +80,7 @@ class Connector(_Model):
     rate_limit: RateLimit = RateLimit()
     pool_size: int = Field(4, gt=0)
     page_size: int = Field(1000, gt=0)
-    page_concurrency: int = Field(4, gt=0)
+    page_concurrency: int = Field(8, gt=0)
     pages_per_write: int = Field(16, gt=0, description="resume granularity of a long backfill")
     max_retries: int = Field(5, ge=0)
     markets: list[Market] = Field(default_factory=list)

@@ -7,6 +7,7 @@ import dagster as dg
 from .candles import STORE_KEY, candle_asset, exchange_resource_key
 from .config import LoadedConfig, load_config
 from .exchange import ExchangeResource
+from .indicator_assets import indicator_asset
 from .store import CandleStore
 
 
@@ -21,7 +22,8 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             for c in config.connectors
         },
     }
-    return dg.Definitions(assets=[candle_asset(s) for s in config.series], resources=resources)
+    assets = [build(s) for s in config.series for build in (candle_asset, indicator_asset)]
+    return dg.Definitions(assets=assets, resources=resources)
 
 
 @dg.definitions

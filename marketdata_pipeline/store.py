@@ -75,16 +75,21 @@ class CandleStore(ConfigurableResource):
         end_ms: int | None = None,
         library: str = CANDLES,
     ) -> pl.DataFrame:
-        """Rows with start <= open_time < end as polars, `open_time` in ms precision."""
+        """Rows with start <= open_time < end as polars, `open_time` in ms precision.
+
+        Missing values come back as nulls (ArcticDB keeps them as NaN).
+        """
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return empty_candles() if library == CANDLES else pl.DataFrame()
         frame = lib.read(
             series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
         ).data
-        frame = frame.with_columns(pl.col("open_time").dt.cast_time_unit("ms"))
+        frame = frame.with_columns(
+            pl.col("open_time").dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
+        )
         if library == CANDLES:
-            frame = frame.with_columns(pl.col("trades").fill_nan(None).cast(pl.Int64))
+            frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
         return frame
 
     def open_times(self, series: Series, start_ms: int, end_ms: int) -> pl.Series:
@@ -142,6 +147,24 @@ class CandleStore(ConfigurableResource):
                     prune_previous_versions=True,
                 )
         return WriteResult(written, candles.height - written, waited)
+
+    def replace(
+        self, series: Series, frame: pl.DataFrame, start_ms: int, end_ms: int, library: str
+    ) -> None:
+        """Make [start, end) of a derived series exactly `frame`: recomputed values win."""
+        lib = self.library(library)
+        with self.lock(series):
+            if frame.is_empty():
+                if lib.has_symbol(series.name):
+                    lib.delete_data_in_range(series.name, _date_range(start_ms, end_ms))
+                return
+            lib.update(
+                series.name,
+                _to_pandas(frame),
+                upsert=True,
+                date_range=_date_range(start_ms, end_ms),
+                prune_previous_versions=True,
+            )
 
     @contextmanager
     def lock(self, series: Series) -> Iterator[float]:

@@ -12,6 +12,7 @@ from dagster._core.storage.tags import (
 from .candles import candles_key
 from .config import LoadedConfig, Series
 from .definitions import build_definitions
+from .indicator_assets import indicators_key
 from .instance import project_instance
 from .partitions import partitions_for
 from .timeframes import from_ms
@@ -32,10 +33,10 @@ def partition_range(series: Series, start_ms: int, end_ms: int) -> tuple[str, st
 
 
 def materialize_range(job, instance: DagsterInstance, series: Series, first: str, last: str):
-    """One run of the series' candles over partitions first..last: a single-run backfill."""
+    """One run of the series' candles and indicators over partitions first..last."""
     return job.execute_in_process(
         instance=instance,
-        asset_selection=[candles_key(series)],
+        asset_selection=[candles_key(series), indicators_key(series)],
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
         run_config=QUIET,
         raise_on_error=False,

@@ -149,7 +149,12 @@ def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     )
 
 
-def metadata_of(result) -> dict:
-    """Metadata of a run's candle materialization (repeated on each partition of the run)."""
-    event = [e for e in result.all_events if e.is_step_materialization][-1]
-    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+def metadata_of(result, kind: str = "candles") -> dict:
+    """Metadata of a run's `kind` materialization (repeated on each partition of the run)."""
+    events = [
+        e.step_materialization_data.materialization
+        for e in result.all_events
+        if e.is_step_materialization
+        and e.step_materialization_data.materialization.asset_key.path[-1].startswith(kind)
+    ]
+    return {k: v.value for k, v in events[-1].metadata.items()}

@@ -2,6 +2,9 @@
 
 import asyncio
 import multiprocessing
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -52,3 +55,53 @@ def test_budget_holds_across_processes(tmp_path):
     for i, ts in enumerate(grants):
         assert sum(1 for t in grants[i:] if t < ts + 1.0) <= 20
     assert grants[-1] - grants[0] >= 2.0
+
+
+def test_parallel_multiprocess_runs_never_exceed_the_exchange_budget(tmp_path, monkeypatch):
+    """Four runs of different series, each a `dagster asset materialize` with the multiprocess
+    executor, against an exchange whose budget fits about two of their steps a minute."""
+    from marketdata_pipeline.config import load_config
+    from marketdata_pipeline.instance import project_instance
+    from marketdata_pipeline.simulator import Simulator
+
+    from .conftest import day_key, market, write_config
+
+    budget = 50  # one step needs 24: markets (20) + two pages of 1m candles (2 x 2)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with Simulator(weight_limit=budget) as sim:
+        symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT"]
+        path = write_config(
+            tmp_path, sim.url, [market(s) for s in symbols], rate_limit={"weight": budget}
+        )
+        project_instance(load_config(path)).dispose()
+        env = {**os.environ, "MARKETDATA_CONFIG": str(path)}
+        runs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dagster",
+                    "asset",
+                    "materialize",
+                    "-m",
+                    "marketdata_pipeline.definitions",
+                    "--select",
+                    f"binance/{s.lower().replace('/', '_')}/candles_1m",
+                    "--partition",
+                    day_key(2),
+                ],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for s in symbols
+        ]
+        for run in runs:
+            _, err = run.communicate(timeout=400)
+            assert run.returncode == 0, err[-2000:]
+        stats = sim.stats()
+    assert stats["klines_requests"] == 4 * 2
+    assert stats["count_429"] == 0
+    assert stats["max_weight_in_any_rolling_60s"] <= budget

@@ -6,7 +6,7 @@ import time
 
 import polars as pl
 
-from .conftest import TODAY, day_key, day_ms, exchange_candles, klines, market
+from .conftest import TODAY, day_key, day_ms, exchange_candles, klines, market, metadata_of
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
@@ -23,11 +23,9 @@ def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltere
     for column in ("open", "high", "low", "close", "volume"):
         assert stored[column].to_list() == expected[column].to_list()
     assert stored["quote_volume"].null_count() == 0 and stored["trades"].min() > 0
-    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[
-        0
-    ].metadata
-    assert metadata["rows_written"].value == 1440
-    assert metadata["requests"].value >= 2
+    metadata = metadata_of(result)
+    assert metadata["rows_written"] == 1440
+    assert metadata["requests"] >= 2
 
 
 def test_rematerializing_is_idempotent_and_fetches_nothing(make_project, simulator):
@@ -75,10 +73,8 @@ def test_delta_fetch_continues_after_the_last_stored_candle(make_project, simula
     assert klines(simulator) == 1  # the remaining 740 candles fit one page
     stored = store.read(series)
     assert stored["open_time"].dt.epoch("ms").to_list() == full["open_time"].to_list()
-    metadata = result.asset_materializations_for_node(result.all_node_events[0].node_name)[
-        0
-    ].metadata
-    assert metadata["rows_written"].value == 740
+    metadata = metadata_of(result)
+    assert metadata["rows_written"] == 740
 
 
 def test_unknown_symbol_fails_its_asset_with_a_clear_error(make_project, simulator):

@@ -148,3 +148,11 @@ def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_status_shows_each_connectors_budget_and_pool(synced):
+    table = invoke("status").output.splitlines()
+    assert table[0].split() == ["exchange", "budget", "used", "paused_s", "pool", "waiting_steps"]
+    exchange, budget, used, paused, pool, waiting = table[1].split()
+    assert (exchange, budget, paused, pool, waiting) == ("binance", "6000/60s", "0.0", "0/4", "0")
+    assert int(used) >= 20 + 2 * 2  # the sync loaded markets and fetched two pages a moment ago

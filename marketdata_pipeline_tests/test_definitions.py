@@ -24,13 +24,22 @@ def test_asset_keys_partitions_and_pools_snapshot():
     defs = build_definitions(load_config(ROOT / "marketdata.yaml"))
     assets = {a.key.to_user_string(): a for a in defs.resolve_all_asset_specs()}
     assert sorted(assets) == [
-        "binance/btc_usdt/candles_1d",
-        "binance/btc_usdt/candles_1h",
-        "binance/btc_usdt/candles_1m",
-        "binance/eth_usdt/candles_1d",
-        "binance/eth_usdt/candles_1h",
-        "binance/eth_usdt/candles_1m",
+        f"binance/{market}/{kind}_{tf}"
+        for market in ("btc_usdt", "eth_usdt")
+        for kind in ("candles", "indicators")
+        for tf in ("1d", "1h", "1m")
     ]
+    indicators = defs.resolve_assets_def(dg.AssetKey(["binance", "btc_usdt", "indicators_1m"]))
+    assert (
+        indicators.partitions_def
+        == defs.resolve_assets_def(
+            dg.AssetKey(["binance", "btc_usdt", "candles_1m"])
+        ).partitions_def
+    )
+    assert (
+        assets["binance/btc_usdt/indicators_1m"].automation_condition.get_label()
+        == "follow candles"
+    )
     minute = defs.resolve_assets_def(dg.AssetKey(["binance", "btc_usdt", "candles_1m"]))
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()
     assert minute.partitions_def.get_first_partition_key() == "2024-01-01"

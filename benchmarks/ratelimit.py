@@ -1,0 +1,115 @@
+"""How much of an exchange's request budget a backfill actually uses, with 100 ms per request.
+
+The simulator (own process) answers every request after LATENCY_MS and allows BUDGET weight a
+minute. A long `marketdata sync` backfill (async pages under the shared budget) should run at
+>= 0.9 of the budget; a plain sequential ccxt loop, measured in the same run, is bound by the
+latency instead. Both rates are printed as a fraction of the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ccxt
+import yaml
+from ingest import free_port
+
+from marketdata_pipeline.simulator import ccxt_config
+
+KLINES_WEIGHT = 2
+
+
+def start_simulator(port: int, budget: int, latency_ms: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marketdata_pipeline.simulator",
+            "--port",
+            str(port),
+            "--weight-limit",
+            str(budget),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(2)
+    return server
+
+
+def sequential_rate(url: str, seconds: float) -> float:
+    """Requests per minute of a one-request-at-a-time ccxt loop."""
+    exchange = ccxt.binance(ccxt_config(url))
+    exchange.load_markets()
+    cursor, count, began = 1_600_000_000_000, 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        page = exchange.fetch_ohlcv("BTC/USDT", "1m", since=cursor, limit=1000)
+        cursor = page[-1][0] + 60_000
+        count += 1
+    return count / (time.perf_counter() - began) * 60
+
+
+def project_rate(url: str, budget: int, years: int) -> tuple[float, int, float]:
+    """Klines requests per minute of `marketdata sync` over `years` of 1m candles."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        config = folder / "marketdata.yaml"
+        start, end = "2018-01-01", f"{2018 + years}-01-01"
+        connector = {
+            "id": "binance",
+            "ccxt": ccxt_config(url),
+            "rate_limit": {"weight": budget, "period_seconds": 60},
+            "markets": [{"symbol": "BTC/USDT", "timeframes": ["1m"], "start": start}],
+        }
+        config.write_text(yaml.safe_dump({"exchanges": [connector]}))
+        env = {**os.environ, "MARKETDATA_CONFIG": str(config), "DAGSTER_HOME": str(folder / "dh")}
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "marketdata_pipeline", "sync", "--start", start, "--end", end],
+            env=env,
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+        seconds = time.perf_counter() - began
+    requests = -(-years * 365 * 1440 // 1000)
+    return requests / seconds * 60, requests, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=3000, help="weight per minute")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--years", type=int, default=7, help="1m candles to backfill")
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_simulator(port, args.budget, args.latency_ms)
+    try:
+        sequential = sequential_rate(url, 20)
+        time.sleep(61)  # let the simulator's minute window forget the sequential loop
+        rate, requests, seconds = project_rate(url, args.budget, args.years)
+    finally:
+        server.terminate()
+    allowed = args.budget / KLINES_WEIGHT
+    print(
+        f"budget {args.budget} weight/min = {allowed:.0f} klines requests/min, latency {args.latency_ms} ms"
+    )
+    print(
+        f"project (marketdata sync, {requests} requests in {seconds:.0f} s): {rate:7.0f} req/min = {rate / allowed:.2f} of budget"
+    )
+    print(
+        f"sequential ccxt loop:                              {sequential:7.0f} req/min = {sequential / allowed:.2f} of budget"
+    )
+    print(f"ratio project/sequential: {rate / sequential:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
