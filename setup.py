@@ -12,6 +12,7 @@ setup(
         "ccxt>=4.5,<4.6",
         "polars>=1.30,<3",
         "pyarrow>=18",
+        "numpy>=1.26",
         "duckdb>=1.3,<3",
         "arcticdb>=6.20,<7",
         "pandas>=2.2,<3",

@@ -12,6 +12,7 @@ from typing import Any
 
 import ccxt
 import yaml
+from dagster._utils.schedules import is_valid_cron_schedule
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .timeframes import TIMEFRAMES, Timeframe, get_timeframe
@@ -38,10 +39,37 @@ class RateLimit(_Model):
     markets_weight: int = Field(20, gt=0)
 
 
+class Quality(_Model):
+    """How asset checks judge what exchanges serve."""
+
+    error_share: float = Field(0.01, ge=0, le=1, description="bad-row share that fails a check")
+    jump_multiple: float = Field(10.0, gt=0, description="price jump in recent volatilities")
+    volatility_window: int = Field(60, ge=2)
+
+
+class Freshness(_Model):
+    """When a series counts as stale: more than `candles` closed candles plus `grace_seconds` behind."""
+
+    candles: int = Field(2, ge=0)
+    grace_seconds: int = Field(120, ge=0)
+
+
+class Automation(_Model):
+    running: bool = Field(True, description="schedules and the freshness sensor start running")
+
+
 class Market(_Model):
     symbol: str
     timeframes: list[str] = Field(min_length=1)
     start: date
+    schedule: str | None = Field(None, description="cron replacing the timeframe's cadence")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_cron_schedule(value):
+            raise ValueError(f"schedule {value!r} is not a cron expression such as '*/5 * * * *'")
+        return value
 
     @field_validator("symbol")
     @classmethod
@@ -109,6 +137,9 @@ class Connector(_Model):
 class MarketDataConfig(_Model):
     storage: str | None = None
     exchanges: list[Connector] = Field(default_factory=list)
+    quality: Quality = Quality()
+    freshness: Freshness = Freshness()
+    automation: Automation = Automation()
 
     @model_validator(mode="after")
     def _one_connector_per_exchange(self) -> MarketDataConfig:
@@ -130,6 +161,7 @@ class Series:
     symbol: str
     timeframe: Timeframe
     start: date
+    schedule: str | None = None
 
     @property
     def market_slug(self) -> str:
@@ -184,7 +216,7 @@ class LoadedConfig:
     @cached_property
     def series(self) -> list[Series]:
         return [
-            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start)
+            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start, m.schedule)
             for c in self.connectors
             for m in c.markets
             for tf in m.timeframes
