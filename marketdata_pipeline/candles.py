@@ -1,7 +1,6 @@
 """Candle assets: one time-partitioned asset per (exchange, symbol, timeframe)."""
 
 import asyncio
-import time
 
 from dagster import (
     AssetExecutionContext,
@@ -14,12 +13,13 @@ from dagster import (
     asset,
 )
 
-from .config import Series
+from .checks import anomaly_result, candle_check_specs, structure_result
+from .config import Quality, Series
 from .exchange import ExchangeResource, FetchError
 from .ingest import IngestResult, ingest
 from .partitions import partition_windows, partitions_for
 from .store import CandleStore
-from .timeframes import from_ms
+from .timeframes import from_ms, now_ms
 
 STORE_KEY = "candle_store"
 
@@ -32,12 +32,17 @@ def candles_key(series: Series) -> AssetKey:
     return AssetKey([series.exchange, series.market_slug, f"candles_{series.timeframe.name}"])
 
 
-def candle_asset(series: Series) -> AssetsDefinition:
-    """The asset that keeps one series' closed candles in ArcticDB, a partition at a time."""
+def candle_asset(series: Series, peers: list[Series], quality: Quality) -> AssetsDefinition:
+    """The asset that keeps one series' closed candles in ArcticDB, a partition at a time.
+
+    `peers` are the series of the same exchange and timeframe, to tell outages from gaps.
+    """
     resource_key = exchange_resource_key(series.exchange)
+    key = candles_key(series)
 
     @asset(
-        key=candles_key(series),
+        key=key,
+        check_specs=candle_check_specs(key),
         description=f"Closed {series.timeframe.name} OHLCV candles of {series.symbol} on {series.exchange}.",
         partitions_def=partitions_for(series),
         backfill_policy=BackfillPolicy.single_run(),
@@ -56,16 +61,30 @@ def candle_asset(series: Series) -> AssetsDefinition:
         exchange: ExchangeResource = getattr(context.resources, resource_key)
         windows = partition_windows(context)
 
+        now = now_ms()
+
         async def run():
             async with exchange.client() as client:
-                now_ms = int(time.time() * 1000)
-                return await ingest(series, windows, client, store, now_ms), client.stats
+                return await ingest(series, windows, client, store, now), client.stats
 
         try:
             result, stats = asyncio.run(run())
         except FetchError as e:
             raise Failure(description=str(e), allow_retries=False) from None
-        return MaterializeResult(metadata=_metadata(result, stats, store.summary(series).rows))
+        start, end = windows[0][0], windows[-1][1]
+        stored = store.read(series, start, end)
+        summary = store.summary(series)
+        # Gaps count from the first candle ever stored (not before a listing) to the last closed.
+        first_ms = summary.first.value // 1_000_000 if summary.first is not None else end
+        since = series.timeframe.ceil(max(start, series.start_ms, first_ms))
+        until = min(end, series.timeframe.closed_until(now))
+        return MaterializeResult(
+            metadata=_metadata(result, stats, summary.rows),
+            check_results=[
+                structure_result(stored, series, start, end, now_ms()),
+                anomaly_result(store, series, peers, stored, since, max(since, until), quality),
+            ],
+        )
 
     return _candles
 

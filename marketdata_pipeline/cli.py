@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import polars as pl
 from .config import CONFIG_ENV, ConfigError, LoadedConfig, Series, load_config
 from .exchange import FetchError
 from .store import CandleStore
-from .timeframes import to_ms
+from .timeframes import now_ms, to_ms
 
 
 class UserError(Exception):
@@ -52,7 +51,7 @@ def time_range(
     start: str | None, end: str | None, *, start_required: bool
 ) -> tuple[int | None, int]:
     start_ms = parse_when(start, "--start")
-    end_ms = parse_when(end, "--end") or int(time.time() * 1000)
+    end_ms = parse_when(end, "--end") or now_ms()
     if start_required and start_ms is None:
         raise UserError("--start is required (a UTC date such as 2024-01-01)")
     if start_ms is not None and start_ms >= end_ms:

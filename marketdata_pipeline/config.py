@@ -222,6 +222,14 @@ class LoadedConfig:
             for tf in m.timeframes
         ]
 
+    def peers(self, series: Series) -> list[Series]:
+        """Series of the same exchange and timeframe, the other markets an outage would hit."""
+        return [
+            s
+            for s in self.series
+            if (s.exchange, s.timeframe) == (series.exchange, series.timeframe)
+        ]
+
     def select(
         self, exchange: str | None = None, symbol: str | None = None, timeframe: str | None = None
     ) -> list[Series]:

@@ -22,7 +22,12 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             for c in config.connectors
         },
     }
-    assets = [build(s) for s in config.series for build in (candle_asset, indicator_asset)]
+    quality = config.model.quality
+    assets = [
+        asset
+        for s in config.series
+        for asset in (candle_asset(s, config.peers(s), quality), indicator_asset(s))
+    ]
     return dg.Definitions(assets=assets, resources=resources)
 
 

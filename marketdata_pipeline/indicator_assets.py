@@ -9,17 +9,19 @@ from dagster import (
     AssetsDefinition,
     AutomationCondition,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     TimeWindowPartitionMapping,
     asset,
 )
 
 from .candles import STORE_KEY, candles_key
+from .checks import indicator_check_specs, indicator_result, structure_result
 from .config import Series
 from .indicators import INDICATOR_COLUMNS, compute_indicators
 from .partitions import partition_windows, partitions_for
 from .store import CandleStore
-from .timeframes import DAY_MS
+from .timeframes import DAY_MS, now_ms
 
 INDICATORS = "indicators"
 # Bars read before a partition: TA-Lib's seeds then weigh less than 1e-18 in every value.
@@ -68,8 +70,11 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         start_offset=-warmup_partitions(series), allow_nonexistent_upstream_partitions=True
     )
 
+    key = indicators_key(series)
+
     @asset(
-        key=indicators_key(series),
+        key=key,
+        check_specs=indicator_check_specs(key),
         description=(
             f"RSI(6/14/24), EMA(12/26) and MACD(12,26,9) of {series.symbol} "
             f"{series.timeframe.name} candles on {series.exchange}, equal to TA-Lib."
@@ -88,15 +93,23 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         windows = partition_windows(context)
         start, end = windows[0][0], windows[-1][1]
         candles = candles_with_warmup(store, series, start, end)
-        values = compute_indicators(candles).slice(_rows_from(candles, start))
+        warmup = _rows_from(candles, start)
+        structure = structure_result(candles.slice(warmup), series, start, end, now_ms())
+        if not structure.passed:
+            raise Failure(
+                description=f"{series.name}: candles break their structure checks "
+                f"({structure.description}); indicators are not computed over them"
+            )
+        values = compute_indicators(candles).slice(warmup)
         store.replace(series, values, start, end, INDICATORS)
         latest = values.tail(1).to_dicts()[0] if values.height else {}
         return MaterializeResult(
             metadata={
                 "rows": values.height,
-                "warmup_rows": candles.height - values.height,
+                "warmup_rows": warmup,
                 **{c: _number(latest.get(c)) for c in INDICATOR_COLUMNS},
-            }
+            },
+            check_results=[indicator_result(values, warmup)],
         )
 
     return _indicators

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -76,6 +77,10 @@ def partition_floor(partition: str, when: datetime) -> datetime:
     if partition == "month":
         return day.replace(day=1)
     return day.replace(month=1, day=1)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def to_ms(when: datetime) -> int:

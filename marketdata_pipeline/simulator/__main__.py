@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         if field.name == "error_rate":
             flags.append("--fault-5xx")
         help_text = field.metadata.get("help", "")
-        if field.name == "maintenance":
+        if field.name in ("maintenance", "bad_candles"):
             parser.add_argument(
                 *flags,
                 dest=field.name,

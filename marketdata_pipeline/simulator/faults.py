@@ -49,11 +49,15 @@ class Faults:
     duplicate_rate: float = _opt(
         0.0, "probability of a klines page with a duplicated, out-of-order row"
     )
+    bad_candles: tuple[tuple[int, int], ...] = _opt(
+        (), "[start_ms, end_ms) windows whose candles have high and low swapped"
+    )
     seed: int = _opt(0, "seed of the fault dice")
 
     def __post_init__(self) -> None:
-        windows = tuple((parse_time_ms(s), parse_time_ms(e)) for s, e in self.maintenance)
-        object.__setattr__(self, "maintenance", windows)
+        for name in ("maintenance", "bad_candles"):
+            windows = tuple((parse_time_ms(s), parse_time_ms(e)) for s, e in getattr(self, name))
+            object.__setattr__(self, name, windows)
         for f in fields(self):
             if f.name.endswith("_rate") and not 0.0 <= getattr(self, f.name) <= 1.0:
                 raise ValueError(f"{f.name} must be within [0, 1]")
@@ -68,7 +72,8 @@ class Faults:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["maintenance"] = [list(window) for window in self.maintenance]
+        for name in ("maintenance", "bad_candles"):
+            data[name] = [list(window) for window in getattr(self, name)]
         return data
 
     def replace(self, **changes: Any) -> Faults:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 
 from marketdata_pipeline.simulator import errors
+from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.errors import BinanceError
 from marketdata_pipeline.simulator.exchange_info import exchange_info
 from marketdata_pipeline.simulator.faults import FaultInjector, FaultPlan, Faults
@@ -204,11 +206,11 @@ class _ApiRoutes:
         limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
         start, end = _int_param(request, "startTime"), _int_param(request, "endTime")
         self.state.stats.count_klines(spec.market_id, interval.name)
-        gaps, now = self.state.injector.faults.maintenance, self.state.clock()
+        faults, now = self.state.injector.faults, self.state.clock()
 
         def build() -> list[str]:
-            candles = select_klines(spec, interval, start, end, limit, now, gaps)
-            return format_rows(spec, interval, candles)
+            candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)
+            return format_rows(spec, interval, _swap_high_low(candles, faults.bad_candles))
 
         rows = await asyncio.get_running_loop().run_in_executor(None, build)
         plan = request.get(_PLAN)
@@ -216,6 +218,17 @@ class _ApiRoutes:
             self.state.stats.count_fault("duplicate")
             rows = _duplicate_row(rows, plan.duplicate_at, limit)
         return _json_response("[" + ",".join(rows) + "]")
+
+
+def _swap_high_low(candles: Candles, windows: tuple[tuple[int, int], ...]) -> Candles:
+    """Serve the candles opening in `windows` with high and low swapped: broken exchange data."""
+    if not windows or not len(candles):
+        return candles
+    bad = np.zeros(len(candles), dtype=bool)
+    for start, end in windows:
+        bad |= (candles.time >= start) & (candles.time < end)
+    high, low = np.where(bad, candles.low, candles.high), np.where(bad, candles.high, candles.low)
+    return replace(candles, high=high, low=low)
 
 
 def _duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:

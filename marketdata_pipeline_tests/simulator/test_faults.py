@@ -135,6 +135,16 @@ def test_maintenance_gap(sim: Simulator, exchange: ccxt.binance) -> None:
     assert hours[1][1] == minutes[30][1]  # reopens at the first minute after it
 
 
+def test_bad_candles_have_high_and_low_swapped(sim: Simulator, exchange: ccxt.binance) -> None:
+    start = NOW_MS // HOUR * HOUR - 5 * HOUR
+    clean = exchange.fetch_ohlcv("BTC/USDT", "1m", since=start, limit=10)
+    sim.set_faults(Faults(bad_candles=((start + 2 * MINUTE, start + 4 * MINUTE),)))
+    served = exchange.fetch_ohlcv("BTC/USDT", "1m", since=start, limit=10)
+    broken = [i for i, (c, s) in enumerate(zip(clean, served, strict=True)) if c != s]
+    assert broken == [2, 3]
+    assert all(served[i][2] == clean[i][3] and served[i][3] == clean[i][2] for i in broken)
+
+
 def test_duplicated_out_of_order_rows(
     sim: Simulator, http: requests.Session, exchange: ccxt.binance
 ) -> None:

@@ -1,0 +1,152 @@
+"""Asset checks of candles and indicators, evaluated in the step that wrote them.
+
+`structure` holds what the writer guarantees and blocks indicators when broken;
+`exchange_anomalies` flags what the exchange served (kept as served): a warning, or an error
+once the share of bad rows passes `quality.error_share`. Each result covers the partitions of
+its run and carries rows checked, violations per rule, first offenders and a quality score.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+
+from .config import Quality, Series
+from .store import CandleStore
+from .validation import (
+    Finding,
+    anomaly_findings,
+    gap_ranges,
+    indicator_findings,
+    iso,
+    quality_score,
+    severity_is_error,
+    shared_outages,
+    structural_findings,
+)
+
+STRUCTURE = "structure"
+ANOMALIES = "exchange_anomalies"
+INDICATOR_VALUES = "indicator_values"
+
+
+def candle_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            STRUCTURE,
+            asset=key,
+            blocking=True,
+            description="Unique increasing open times on the timeframe grid, inside the "
+            "partitions, closed candles only, the stored schema.",
+        ),
+        AssetCheckSpec(
+            ANOMALIES,
+            asset=key,
+            description="What the exchange served: OHLC consistency, prices > 0, volume >= 0, "
+            "gaps (market gap or exchange-wide outage) and price jumps.",
+        ),
+    ]
+
+
+def indicator_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            INDICATOR_VALUES,
+            asset=key,
+            description="No value where TA-Lib gives none, none missing after it, RSI in [0, 100].",
+        )
+    ]
+
+
+def structure_result(
+    candles: pl.DataFrame, series: Series, start_ms: int, end_ms: int, now_ms: int
+) -> AssetCheckResult:
+    findings = structural_findings(candles, series.timeframe, start_ms, end_ms, now_ms)
+    return _result(STRUCTURE, findings, candles.height, error=True, extra=_window(start_ms, end_ms))
+
+
+def anomaly_result(
+    store: CandleStore,
+    series: Series,
+    peers: list[Series],
+    candles: pl.DataFrame,
+    start_ms: int,
+    end_ms: int,
+    quality: Quality,
+) -> AssetCheckResult:
+    """Anomalies of `candles` in [start, end); gaps every peer series shares are outages."""
+    history = store.read(
+        series, start_ms - quality.volatility_window * series.timeframe.ms, start_ms
+    )
+    findings = anomaly_findings(
+        candles,
+        series.timeframe,
+        start_ms,
+        end_ms,
+        jump_multiple=quality.jump_multiple,
+        volatility_window=quality.volatility_window,
+        history=history,
+    )
+    gaps = gap_ranges(candles, series.timeframe, start_ms, end_ms)
+    outages = _exchange_outages(store, series, peers, gaps, start_ms, end_ms) if gaps else []
+    expected = sum(f.rows_checked for f in findings if f.rule == "gaps")
+    error = any(severity_is_error(f, quality.error_share) for f in findings)
+    extra = {
+        **_window(start_ms, end_ms),
+        **quality_score(findings, expected),
+        "exchange_outages": MetadataValue.md(_ranges(outages)),
+        "market_gaps": MetadataValue.md(_ranges([g for g in gaps if g not in outages])),
+    }
+    return _result(ANOMALIES, findings, candles.height, error=error, extra=extra)
+
+
+def indicator_result(values: pl.DataFrame, warmup_rows: int) -> AssetCheckResult:
+    findings = indicator_findings(values, warmup_rows)
+    return _result(INDICATOR_VALUES, findings, values.height, error=True)
+
+
+def _exchange_outages(
+    store: CandleStore,
+    series: Series,
+    peers: list[Series],
+    gaps: list[tuple[int, int]],
+    start_ms: int,
+    end_ms: int,
+) -> list[tuple[int, int]]:
+    """Gaps of this series that every other stored series of its exchange and timeframe shares."""
+    others = {
+        p.name: gap_ranges(store.read(p, start_ms, end_ms), p.timeframe, start_ms, end_ms)
+        for p in peers
+        if p != series and store.summary(p).rows
+    }
+    if not others:
+        return []
+    return shared_outages({series.name: gaps, **others})
+
+
+def _result(
+    name: str, findings: list[Finding], rows: int, *, error: bool, extra: dict | None = None
+) -> AssetCheckResult:
+    failed = [f for f in findings if not f.passed]
+    offenders = [f"{f.rule}: {', '.join(f.first_offenders)}" for f in failed]
+    return AssetCheckResult(
+        check_name=name,
+        passed=not failed,
+        severity=AssetCheckSeverity.ERROR if error else AssetCheckSeverity.WARN,
+        description="; ".join(f"{f.rule}: {f.violations}" for f in failed) or "all rules hold",
+        metadata={
+            "rows_checked": rows,
+            "violations": sum(f.violations for f in findings),
+            **{f"violations_{f.rule}": f.violations for f in findings},
+            "first_offenders": MetadataValue.md("\n".join(f"- {o}" for o in offenders) or "none"),
+            **(extra or {}),
+        },
+    )
+
+
+def _window(start_ms: int, end_ms: int) -> dict[str, str]:
+    return {"checked_from": iso(start_ms), "checked_until": iso(end_ms)}
+
+
+def _ranges(ranges: list[tuple[int, int]]) -> str:
+    return "\n".join(f"- {iso(a)} to {iso(b)}" for a, b in ranges[:20]) or "none"
