@@ -1,6 +1,8 @@
 """Candle assets: one time-partitioned asset per (exchange, symbol, timeframe)."""
 
 import asyncio
+import time
+from datetime import timedelta
 
 from dagster import (
     AssetExecutionContext,
@@ -8,13 +10,14 @@ from dagster import (
     AssetsDefinition,
     BackfillPolicy,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
-from .checks import anomaly_result, candle_check_specs, structure_result
-from .config import Quality, Series
+from .checks import candle_check_results, candle_check_specs
+from .config import Freshness, Quality, Series
 from .exchange import ExchangeResource, FetchError
 from .ingest import IngestResult, ingest
 from .partitions import partition_windows, partitions_for
@@ -32,13 +35,19 @@ def candles_key(series: Series) -> AssetKey:
     return AssetKey([series.exchange, series.market_slug, f"candles_{series.timeframe.name}"])
 
 
-def candle_asset(series: Series, peers: list[Series], quality: Quality) -> AssetsDefinition:
+def candle_asset(
+    series: Series, peers: list[Series], quality: Quality, freshness: Freshness
+) -> AssetsDefinition:
     """The asset that keeps one series' closed candles in ArcticDB, a partition at a time.
 
     `peers` are the series of the same exchange and timeframe, to tell outages from gaps.
     """
     resource_key = exchange_resource_key(series.exchange)
     key = candles_key(series)
+    # Dagster's own freshness (when the asset last ran) beside the data lag the sensor measures.
+    fail_window = timedelta(
+        milliseconds=(freshness.candles + 1) * series.timeframe.ms + freshness.grace_seconds * 1000
+    )
 
     @asset(
         key=key,
@@ -46,6 +55,7 @@ def candle_asset(series: Series, peers: list[Series], quality: Quality) -> Asset
         description=f"Closed {series.timeframe.name} OHLCV candles of {series.symbol} on {series.exchange}.",
         partitions_def=partitions_for(series),
         backfill_policy=BackfillPolicy.single_run(),
+        freshness_policy=FreshnessPolicy.time_window(fail_window=fail_window),
         group_name=series.exchange,
         kinds={"ccxt", "arcticdb"},
         pool=series.exchange,
@@ -67,23 +77,16 @@ def candle_asset(series: Series, peers: list[Series], quality: Quality) -> Asset
             async with exchange.client() as client:
                 return await ingest(series, windows, client, store, now), client.stats
 
+        began = time.monotonic()
         try:
             result, stats = asyncio.run(run())
         except FetchError as e:
             raise Failure(description=str(e), allow_retries=False) from None
-        start, end = windows[0][0], windows[-1][1]
-        stored = store.read(series, start, end)
-        summary = store.summary(series)
-        # Gaps count from the first candle ever stored (not before a listing) to the last closed.
-        first_ms = summary.first.value // 1_000_000 if summary.first is not None else end
-        since = series.timeframe.ceil(max(start, series.start_ms, first_ms))
-        until = min(end, series.timeframe.closed_until(now))
+        metadata = _metadata(result, stats, store.summary(series).rows)
+        metadata["fetch_seconds"] = round(time.monotonic() - began, 3)
         return MaterializeResult(
-            metadata=_metadata(result, stats, summary.rows),
-            check_results=[
-                structure_result(stored, series, start, end, now_ms()),
-                anomaly_result(store, series, peers, stored, since, max(since, until), quality),
-            ],
+            metadata=metadata,
+            check_results=candle_check_results(store, series, peers, windows, now, quality),
         )
 
     return _candles

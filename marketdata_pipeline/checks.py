@@ -58,6 +58,30 @@ def indicator_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
     ]
 
 
+def candle_check_results(
+    store: CandleStore,
+    series: Series,
+    peers: list[Series],
+    windows: list[tuple[int, int]],
+    now_ms: int,
+    quality: Quality,
+) -> list[AssetCheckResult]:
+    """Both candle checks over the run's partition windows."""
+    start, end = windows[0][0], windows[-1][1]
+    stored = store.read(series, start, end)
+    # Gaps count from the first candle ever stored (not before a listing) to the last closed one.
+    first = store.summary(series).first
+    first_ms = first.value // 1_000_000 if first is not None else end
+    since = series.timeframe.ceil(max(start, series.start_ms, first_ms))
+    until = max(since, min(end, series.timeframe.closed_until(now_ms)))
+    return [
+        structure_result(stored, series, start, end, now_ms),
+        anomaly_result(
+            store, series, peers, stored.filter(_in(since, until)), since, until, quality
+        ),
+    ]
+
+
 def structure_result(
     candles: pl.DataFrame, series: Series, start_ms: int, end_ms: int, now_ms: int
 ) -> AssetCheckResult:
@@ -142,6 +166,10 @@ def _result(
             **(extra or {}),
         },
     )
+
+
+def _in(start_ms: int, end_ms: int) -> pl.Expr:
+    return pl.col("open_time").dt.epoch("ms").is_between(start_ms, end_ms, closed="left")
 
 
 def _window(start_ms: int, end_ms: int) -> dict[str, str]:

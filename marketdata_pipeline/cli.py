@@ -229,13 +229,19 @@ def series(ctx: click.Context) -> None:
 @click.pass_context
 @user_errors
 def status(ctx: click.Context) -> None:
-    """Each connector's request budget, its use right now and its concurrency pool."""
+    """Connectors' budgets and pools, then every series' freshness; exits 1 if any is stale."""
     from .instance import project_instance
-    from .status import connector_rows
+    from .status import connector_rows, series_rows
 
     config = _config(ctx)
     instance = project_instance(config)
     click.echo(_table(connector_rows(config, instance)))
+    rows = series_rows(config, instance, now_ms())
+    click.echo("\n" + _table(rows))
+    stale = [r["series"] for r in rows if r["state"] == "stale"]
+    if stale:
+        click.echo(f"stale: {', '.join(stale)}", err=True)
+        sys.exit(1)
 
 
 def _stamp(value) -> str:

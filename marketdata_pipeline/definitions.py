@@ -8,6 +8,8 @@ from .candles import STORE_KEY, candle_asset, exchange_resource_key
 from .config import LoadedConfig, load_config
 from .exchange import ExchangeResource
 from .indicator_assets import indicator_asset
+from .schedules import build_schedules
+from .sensors import freshness_sensor
 from .store import CandleStore
 
 
@@ -22,13 +24,21 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             for c in config.connectors
         },
     }
-    quality = config.model.quality
+    model = config.model
     assets = [
         asset
         for s in config.series
-        for asset in (candle_asset(s, config.peers(s), quality), indicator_asset(s))
+        for asset in (
+            candle_asset(s, config.peers(s), model.quality, model.freshness),
+            indicator_asset(s),
+        )
     ]
-    return dg.Definitions(assets=assets, resources=resources)
+    return dg.Definitions(
+        assets=assets,
+        resources=resources,
+        schedules=build_schedules(config),
+        sensors=[freshness_sensor(config)],
+    )
 
 
 @dg.definitions

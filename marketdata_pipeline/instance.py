@@ -21,6 +21,11 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 8
+    tag_concurrency_limits:  # runs of one series queue behind each other, never overlap
+      - key: marketdata/series
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
   pools:
     granularity: op
 """

@@ -15,6 +15,7 @@ from .definitions import build_definitions
 from .indicator_assets import indicators_key
 from .instance import project_instance
 from .partitions import partitions_for
+from .runs import SERIES_TAG
 from .timeframes import from_ms
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -37,7 +38,11 @@ def materialize_range(job, instance: DagsterInstance, series: Series, first: str
     return job.execute_in_process(
         instance=instance,
         asset_selection=[candles_key(series), indicators_key(series)],
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={
+            SERIES_TAG: series.name,
+            ASSET_PARTITION_RANGE_START_TAG: first,
+            ASSET_PARTITION_RANGE_END_TAG: last,
+        },
         run_config=QUIET,
         raise_on_error=False,
     )

@@ -78,11 +78,13 @@ def market(symbol: str = "BTC/USDT", timeframes=("1m",), start: date | None = No
     }
 
 
-def write_config(folder: Path, url: str, markets: list[dict], **connector) -> Path:
+def write_config(
+    folder: Path, url: str, markets: list[dict], settings: dict | None = None, **connector
+) -> Path:
+    """A config with one binance connector on the simulator; `settings` are top-level sections."""
     path = folder / "marketdata.yaml"
-    body = {
-        "exchanges": [{"id": "binance", "ccxt": ccxt_config(url), "markets": markets, **connector}]
-    }
+    connector = {"id": "binance", "ccxt": ccxt_config(url), "markets": markets, **connector}
+    body = {"exchanges": [connector], **(settings or {})}
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
 
@@ -124,8 +126,10 @@ def make_project(tmp_path, simulator, monkeypatch):
     (tmp_path / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
     instance = DagsterInstance.get()
 
-    def make(markets: list[dict] | None = None, **connector) -> Project:
-        path = write_config(tmp_path, simulator.url, markets or [market()], **connector)
+    def make(
+        markets: list[dict] | None = None, settings: dict | None = None, **connector
+    ) -> Project:
+        path = write_config(tmp_path, simulator.url, markets or [market()], settings, **connector)
         return Project(load_config(path), instance)
 
     yield make

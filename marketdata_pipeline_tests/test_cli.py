@@ -150,9 +150,37 @@ def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
         server.wait(10)
 
 
-def test_status_shows_each_connectors_budget_and_pool(synced):
-    table = invoke("status").output.splitlines()
-    assert table[0].split() == ["exchange", "budget", "used", "paused_s", "pool", "waiting_steps"]
-    exchange, budget, used, paused, pool, waiting = table[1].split()
+def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
+    result = CliRunner().invoke(main, ["status"])
+    connectors, series = result.stdout.split("\n\n")
+    header, row = connectors.splitlines()
+    assert header.split() == ["exchange", "budget", "used", "paused_s", "pool", "waiting_steps"]
+    exchange, budget, used, paused, pool, waiting = row.split()
     assert (exchange, budget, paused, pool, waiting) == ("binance", "6000/60s", "0.0", "0/4", "0")
     assert int(used) >= 20 + 2 * 2  # the sync loaded markets and fetched two pages a moment ago
+    lines = series.splitlines()
+    assert lines[0].split() == [
+        "series",
+        "last_candle",
+        "lag",
+        "state",
+        "last_run",
+        "next_run",
+        "last_error",
+    ]
+    assert lines[1].startswith("binance/btc_usdt/1m") and f"{DAY2} 23:59" in lines[1]
+    assert "stale" in lines[1] and "success" in lines[1]
+    assert result.exit_code == 1
+    assert "stale: binance/btc_usdt/1m, binance/btc_usdt/1h, binance/eth_usdt/1h" in result.stderr
+
+
+def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make_project):
+    project = make_project()
+    project.materialize(project.series(), str(TODAY))
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "fresh" in result.stdout.splitlines()[-1]
+    broken = make_project([market("NOPE/USDT")])
+    broken.materialize(broken.series("NOPE/USDT"), DAY1, raise_on_error=False)
+    row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
+    assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row

@@ -1,0 +1,72 @@
+"""The freshness sensor: measures every series' lag on its data and requests the catch-up."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetObservation,
+    DefaultSensorStatus,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from .candles import STORE_KEY, candles_key
+from .config import LoadedConfig, Series
+from .freshness import Lag, lag_of, stored_ms
+from .partitions import partitions_for
+from .runs import ASSET_JOB, busy_series, series_request
+from .store import CandleStore
+from .timeframes import from_ms, now_ms
+
+
+def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
+    """Partition keys from the one after the newest stored candle to the newest closed one."""
+    definition = partitions_for(series)
+    first = lag.last_ms + series.timeframe.ms if lag.last_ms is not None else series.start_ms
+    return (
+        definition.get_partition_key_for_timestamp(first / 1000),
+        definition.get_partition_key_for_timestamp(lag.expected_ms / 1000),
+    )
+
+
+def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
+    """Every series' lag as an observation (plotted in the UI); stale ones get a catch-up run."""
+    series_list = config.series
+    tolerance = config.model.freshness
+    running = config.model.automation.running
+
+    @sensor(
+        name="candle_freshness",
+        job_name=ASSET_JOB,
+        minimum_interval_seconds=60,
+        required_resource_keys={STORE_KEY},
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description="Compares each series' newest stored candle with the last closed one and "
+        "requests runs for exactly the partitions a stale series is missing.",
+    )
+    def candle_freshness(context: SensorEvaluationContext) -> SensorResult:
+        store: CandleStore = getattr(context.resources, STORE_KEY)
+        now = now_ms()
+        busy = busy_series(context.instance)
+        requests, observations = [], []
+        for series in series_list:
+            lag = lag_of(series, stored_ms(store.summary(series).last), now, tolerance)
+            observations.append(
+                AssetObservation(
+                    asset_key=candles_key(series),
+                    metadata={
+                        "lag_seconds": lag.lag_seconds,
+                        "stale": lag.stale,
+                        "last_candle": from_ms(lag.last_ms).isoformat() if lag.last_ms else "-",
+                        "expected_candle": from_ms(lag.expected_ms).isoformat(),
+                    },
+                )
+            )
+            if lag.stale and series.name not in busy:
+                first, last = missing_partitions(series, lag)
+                run_key = f"catch-up {series.name} {first}..{last} @{lag.expected_ms}"
+                requests.append(series_request(series, first, last, run_key))
+        return SensorResult(run_requests=requests, asset_events=observations)
+
+    return candle_freshness
