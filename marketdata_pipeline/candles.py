@@ -21,10 +21,11 @@ from .config import Freshness, Quality, Series
 from .exchange import ExchangeResource, FetchError
 from .ingest import IngestResult, ingest
 from .partitions import partition_windows, partitions_for
-from .store import CandleStore
+from .store import CANDLES, CandleStore
 from .timeframes import from_ms, now_ms
 
 STORE_KEY = "candle_store"
+IO_MANAGER_KEY = "arctic_io_manager"
 
 
 def exchange_resource_key(exchange: str) -> str:
@@ -60,8 +61,10 @@ def candle_asset(
         kinds={"ccxt", "arcticdb"},
         pool=series.exchange,
         required_resource_keys={STORE_KEY, resource_key},
+        io_manager_key=IO_MANAGER_KEY,
         metadata={
             "series": series.name,
+            "library": CANDLES,
             "symbol": series.symbol,
             "timeframe": series.timeframe.name,
         },

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .candles import STORE_KEY, candle_asset, exchange_resource_key
+from .candles import IO_MANAGER_KEY, STORE_KEY, candle_asset, exchange_resource_key
 from .config import LoadedConfig, load_config
 from .exchange import ExchangeResource
 from .indicator_assets import indicator_asset
+from .io_manager import ArcticIOManager
+from .market_summary import market_summary_asset
 from .schedules import build_schedules
 from .sensors import freshness_sensor
 from .store import CandleStore
@@ -15,8 +17,10 @@ from .store import CandleStore
 
 def build_definitions(config: LoadedConfig) -> dg.Definitions:
     data = config.data_dir
+    store = CandleStore(uri=config.storage_uri, lock_dir=str(data / "locks"))
     resources = {
-        STORE_KEY: CandleStore(uri=config.storage_uri, lock_dir=str(data / "locks")),
+        STORE_KEY: store,
+        IO_MANAGER_KEY: ArcticIOManager(store=store),
         **{
             exchange_resource_key(c.id): ExchangeResource(
                 connector=c.model_dump(mode="json"), budget_path=str(data / "budgets.sqlite")
@@ -33,8 +37,9 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             indicator_asset(s),
         )
     ]
+    summary = market_summary_asset(config)
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *([summary] if summary else [])],
         resources=resources,
         schedules=build_schedules(config),
         sensors=[freshness_sensor(config)],

@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from .candles import STORE_KEY, candles_key
+from .candles import IO_MANAGER_KEY, STORE_KEY, candles_key
 from .checks import indicator_check_specs, indicator_result, structure_result
 from .config import Series
 from .indicators import INDICATOR_COLUMNS, compute_indicators
@@ -86,7 +86,8 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         group_name=series.exchange,
         kinds={"polars", "arcticdb"},
         required_resource_keys={STORE_KEY},
-        metadata={"series": series.name},
+        io_manager_key=IO_MANAGER_KEY,
+        metadata={"series": series.name, "library": INDICATORS},
     )
     def _indicators(context: AssetExecutionContext) -> MaterializeResult:
         store: CandleStore = getattr(context.resources, STORE_KEY)

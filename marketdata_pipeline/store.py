@@ -17,13 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import arcticdb
 import pandas as pd
 import polars as pl
 from dagster import ConfigurableResource
-
-from .config import Series
 
 CANDLES = "candles"
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -33,6 +32,18 @@ CANDLE_SCHEMA: dict[str, pl.DataType] = {
     "quote_volume": pl.Float64(),
     "trades": pl.Int64(),
 }
+
+
+class Named(Protocol):
+    """Anything stored under a symbol name: a candle Series, or a `Symbol` for other data."""
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,7 @@ class CandleStore(ConfigurableResource):
 
     def read(
         self,
-        series: Series,
+        series: Named,
         start_ms: int | None = None,
         end_ms: int | None = None,
         library: str = CANDLES,
@@ -85,14 +96,14 @@ class CandleStore(ConfigurableResource):
         frame = lib.read(
             series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
         ).data
-        frame = frame.with_columns(
-            pl.col("open_time").dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
+        frame = frame.with_columns(  # the first column is the index: open_time, or a day
+            pl.col(frame.columns[0]).dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
         )
         if library == CANDLES:
             frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
         return frame
 
-    def open_times(self, series: Series, start_ms: int, end_ms: int) -> pl.Series:
+    def open_times(self, series: Named, start_ms: int, end_ms: int) -> pl.Series:
         """Stored open times in [start, end) as epoch ms, read from the index alone."""
         lib = self.library()
         if not lib.has_symbol(series.name):
@@ -105,7 +116,7 @@ class CandleStore(ConfigurableResource):
         ).data
         return index["open_time"].dt.epoch("ms")
 
-    def summary(self, series: Series, library: str = CANDLES) -> SeriesSummary:
+    def summary(self, series: Named, library: str = CANDLES) -> SeriesSummary:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return SeriesSummary(None, None, 0)
@@ -115,7 +126,7 @@ class CandleStore(ConfigurableResource):
 
     def write(
         self,
-        series: Series,
+        series: Named,
         candles: pl.DataFrame,
         start_ms: int,
         end_ms: int,
@@ -149,7 +160,7 @@ class CandleStore(ConfigurableResource):
         return WriteResult(written, candles.height - written, waited)
 
     def replace(
-        self, series: Series, frame: pl.DataFrame, start_ms: int, end_ms: int, library: str
+        self, series: Named, frame: pl.DataFrame, start_ms: int, end_ms: int, library: str
     ) -> None:
         """Make [start, end) of a derived series exactly `frame`: recomputed values win."""
         lib = self.library(library)
@@ -167,7 +178,7 @@ class CandleStore(ConfigurableResource):
             )
 
     @contextmanager
-    def lock(self, series: Series) -> Iterator[float]:
+    def lock(self, series: Named) -> Iterator[float]:
         """Exclusive lock of one series across processes; yields the seconds spent waiting.
 
         The OS releases it when a process dies, so a killed run never leaves a series locked.
@@ -195,4 +206,4 @@ def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
 def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
     if "trades" in frame.columns:
         frame = frame.with_columns(pl.col("trades").cast(pl.Float64))
-    return frame.to_pandas().set_index("open_time")
+    return frame.to_pandas().set_index(frame.columns[0])

@@ -24,11 +24,18 @@ def test_asset_keys_partitions_and_pools_snapshot():
     defs = build_definitions(load_config(ROOT / "marketdata.yaml"))
     assets = {a.key.to_user_string(): a for a in defs.resolve_all_asset_specs()}
     assert sorted(assets) == [
-        f"binance/{market}/{kind}_{tf}"
-        for market in ("btc_usdt", "eth_usdt")
-        for kind in ("candles", "indicators")
-        for tf in ("1d", "1h", "1m")
+        *(
+            f"binance/{market}/{kind}_{tf}"
+            for market in ("btc_usdt", "eth_usdt")
+            for kind in ("candles", "indicators")
+            for tf in ("1d", "1h", "1m")
+        ),
+        "market_summary",
     ]
+    assert assets["market_summary"].group_name == "analytics"
+    assert {d.asset_key.to_user_string() for d in assets["market_summary"].deps} == {
+        k for k in assets if "/candles_" in k
+    }
     indicators = defs.resolve_assets_def(dg.AssetKey(["binance", "btc_usdt", "indicators_1m"]))
     assert (
         indicators.partitions_def
