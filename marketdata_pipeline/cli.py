@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,7 +12,7 @@ import polars as pl
 from .config import CONFIG_ENV, ConfigError, LoadedConfig, Series, load_config
 from .exchange import FetchError
 from .store import CandleStore
-from .timeframes import now_ms, to_ms
+from .timeframes import from_ms, now_ms, parse_time
 
 
 class UserError(Exception):
@@ -36,15 +35,10 @@ def user_errors(command):
 
 def parse_when(value: str | None, option: str) -> int | None:
     """A UTC date or ISO datetime as epoch ms; naive values are taken as UTC."""
-    if value is None:
-        return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(
-            f"{option}: invalid date {value!r}; use YYYY-MM-DD or an ISO datetime such as 2024-01-31T12:00"
-        ) from None
-    return to_ms(when if when.tzinfo else when.replace(tzinfo=UTC))
+        return parse_time(value, option)
+    except ValueError as e:
+        raise UserError(str(e)) from None
 
 
 def time_range(
@@ -83,6 +77,32 @@ def _store(config: LoadedConfig) -> CandleStore:
     from .definitions import build_definitions
 
     return build_definitions(config).resources["candle_store"]
+
+
+def _market_data(ctx: click.Context):
+    from .market_data import MarketData
+
+    return MarketData(_config(ctx).path)
+
+
+def emit(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
+    """Write a result as an aligned table, csv, json (a list of row objects) or parquet."""
+    if fmt == "parquet":
+        if output is None:
+            raise UserError("--format parquet needs --output FILE")
+        frame.write_parquet(output)
+        return
+    if fmt == "csv" and any(d.is_nested() for d in frame.dtypes):
+        raise UserError("csv cannot hold list or struct columns; use --format json or parquet")
+    if fmt == "table":
+        rows = [{k: "null" if v is None else v for k, v in r.items()} for r in frame.to_dicts()]
+        text = (_table(rows) if rows else "  ".join(frame.columns) + "\n(0 rows)") + "\n"
+    else:
+        text = frame.write_csv() if fmt == "csv" else frame.write_json() + "\n"
+    if output:
+        output.write_text(text)
+    else:
+        click.echo(text, nl=False)
 
 
 def _one_series(config: LoadedConfig, exchange: str, symbol: str, timeframe: str) -> Series:
@@ -172,6 +192,7 @@ def sync(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to a file instead of stdout.",
 )
+@click.option("--indicators", is_flag=True, help="Join RSI, EMA and MACD columns to the candles.")
 @click.pass_context
 @user_errors
 def candles(
@@ -183,22 +204,14 @@ def candles(
     end: str | None,
     fmt: str,
     output: Path | None,
+    indicators: bool,
 ) -> None:
-    """Print or save stored candles of one series."""
-    config = _config(ctx)
-    series = _one_series(config, exchange, symbol, timeframe)
+    """Print or save stored candles of one series, optionally with their indicators."""
     start_ms, end_ms = time_range(start, end, start_required=False)
-    frame = _store(config).read(series, start_ms, end_ms)
-    if fmt == "parquet":
-        if output is None:
-            raise UserError("--format parquet needs --output FILE")
-        frame.write_parquet(output)
-        return
-    text = frame.write_csv() if fmt == "csv" else frame.write_json()
-    if output:
-        output.write_text(text)
-    else:
-        click.echo(text, nl=False)
+    frame = _market_data(ctx).candles(
+        exchange, symbol, timeframe, start_ms and from_ms(start_ms), from_ms(end_ms), indicators
+    )
+    emit(frame, fmt, output)
 
 
 @main.command()
@@ -206,23 +219,9 @@ def candles(
 @user_errors
 def series(ctx: click.Context) -> None:
     """Every configured series with its stored first and last candle and row count."""
-    config = _config(ctx)
-    store = _store(config)
-    rows = []
-    for s in config.series:
-        summary = store.summary(s)
-        rows.append(
-            {
-                "exchange": s.exchange,
-                "symbol": s.symbol,
-                "timeframe": s.timeframe.name,
-                "start": str(s.start),
-                "first": _stamp(summary.first),
-                "last": _stamp(summary.last),
-                "rows": summary.rows,
-            }
-        )
-    click.echo(_table(rows))
+    frame = _market_data(ctx).series()
+    stamps = [pl.col(c).dt.strftime("%Y-%m-%d %H:%M").fill_null("-") for c in ("first", "last")]
+    click.echo(_table(frame.with_columns(*stamps, pl.col("start").cast(pl.String)).to_dicts()))
 
 
 @main.command()
@@ -244,10 +243,6 @@ def status(ctx: click.Context) -> None:
         sys.exit(1)
 
 
-def _stamp(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
-
-
 def _table(rows: list[dict]) -> str:
     if not rows:
         return "no series configured"
@@ -256,3 +251,13 @@ def _table(rows: list[dict]) -> str:
     lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
     lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
     return "\n".join(lines)
+
+
+def _register() -> None:
+    """Commands living in modules of their own (they look up cli's helpers when they run)."""
+    from .cli_sql import sql
+
+    main.add_command(sql)
+
+
+_register()

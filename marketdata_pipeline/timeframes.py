@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 MINUTE_MS = 60_000
 DAY_MS = 1440 * MINUTE_MS
@@ -81,6 +81,25 @@ def partition_floor(partition: str, when: datetime) -> datetime:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def parse_time(value: str | date | datetime | None, name: str) -> int | None:
+    """A date, datetime or ISO text as epoch ms; dates and naive values are UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{name}: invalid date {value!r}; use YYYY-MM-DD or an ISO datetime"
+                " such as 2024-01-31T12:00"
+            ) from None
+    if not isinstance(value, datetime):
+        if not isinstance(value, date):
+            raise ValueError(f"{name}: expected a date, datetime or ISO text, got {value!r}")
+        value = datetime(value.year, value.month, value.day)
+    return to_ms(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def to_ms(when: datetime) -> int:

@@ -63,6 +63,12 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
         {"open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades"}
     ] * 3
 
+    joined = invoke(
+        "candles", "binance", "BTC/USDT", "1m", "--indicators", "--format", "json", "--start", DAY2
+    )
+    last = json.loads(joined.output)[-1]
+    assert 0 <= last["rsi14"] <= 100 and {"ema12", "macd_hist", "close"} <= set(last)
+
     out = tmp_path / "c.parquet"
     assert (
         invoke(

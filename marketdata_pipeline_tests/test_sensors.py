@@ -17,10 +17,10 @@ from .conftest import TODAY, day_key, market
 def evaluate(project):
     defs = project.defs
     sensor = defs.resolve_sensor_def("candle_freshness")
-    context = build_sensor_context(
+    with build_sensor_context(
         instance=project.instance, resources=defs.resources, definitions=defs
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
 def lags(result) -> dict[str, dict]:

@@ -1,0 +1,62 @@
+"""`marketdata sql`: one DuckDB query over every stored series, printed or saved.
+
+cli.py imports this module to register the command, so names from cli are looked up when the
+command runs: importing them here at load time would make the two modules import each other.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from .sql import SqlError, run_sql
+
+
+def _user_errors(command):
+    """cli.user_errors, resolved at call time (see the module docstring)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from .cli import user_errors
+
+        return user_errors(command)(*args, **kwargs)
+
+    return wrapper
+
+
+@click.command()
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "parquet"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file instead of stdout.",
+)
+@click.pass_context
+@_user_errors
+def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
+    """Run QUERY over the tables `candles` and `indicators` of every stored series.
+
+    Both have the columns exchange, symbol, timeframe and open_time (UTC); filtering on them
+    reads only the matching series and time range, e.g.
+
+    marketdata sql "SELECT date_trunc('day', open_time) AS day, max(high) FROM candles
+    WHERE symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '2024-01-01'
+    AND open_time < '2024-02-01' GROUP BY day ORDER BY day"
+    """
+    from .cli import UserError, _config, _store, emit
+
+    config = _config(ctx)
+    try:
+        frame = run_sql(_store(config), config.series, query).frame
+    except SqlError as e:  # sql.py stays free of the CLI; user_errors reports UserError
+        raise UserError(str(e)) from None
+    emit(frame, fmt, output)
