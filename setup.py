@@ -19,9 +19,18 @@ setup(
         "pydantic>=2.7,<3",
         "pyyaml>=6",
         "click>=8.1",
+        "fastapi>=0.115,<1",
+        "uvicorn>=0.30,<1",
+        "matplotlib>=3.8,<4",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "ta-lib>=0.6,<0.9", "ruff>=0.8"],
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "ta-lib>=0.6,<0.9",
+            "ruff>=0.8",
+            "httpx>=0.27,<1",
+        ],
     },
     entry_points={"console_scripts": ["marketdata=marketdata_pipeline.cli:main"]},
 )

@@ -255,9 +255,11 @@ def _table(rows: list[dict]) -> str:
 
 def _register() -> None:
     """Commands living in modules of their own (they look up cli's helpers when they run)."""
+    from .cli_serve import chart, serve
     from .cli_sql import sql
 
-    main.add_command(sql)
+    for command in (sql, serve, chart):
+        main.add_command(command)
 
 
 _register()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from .sql import SqlError, run_sql
+from .sql import run_sql
+from .sql_plan import SqlError
 
 
 def _user_errors(command):

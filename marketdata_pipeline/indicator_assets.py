@@ -11,6 +11,7 @@ from dagster import (
     BackfillPolicy,
     Failure,
     MaterializeResult,
+    MetadataValue,
     TimeWindowPartitionMapping,
     asset,
 )
@@ -104,11 +105,20 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         values = compute_indicators(candles).slice(warmup)
         store.replace(series, values, start, end, INDICATORS)
         latest = values.tail(1).to_dicts()[0] if values.height else {}
+        preview = {}
+        if values.height:
+            from .chart import preview_markdown  # matplotlib: paid only when drawing
+
+            title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
+            preview["preview"] = MetadataValue.md(
+                preview_markdown(candles.slice(warmup), values, title)
+            )
         return MaterializeResult(
             metadata={
                 "rows": values.height,
                 "warmup_rows": warmup,
                 **{c: _number(latest.get(c)) for c in INDICATOR_COLUMNS},
+                **preview,
             },
             check_results=[indicator_result(values, warmup)],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ def make_project(tmp_path, simulator, monkeypatch):
 
     yield make
     instance.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):

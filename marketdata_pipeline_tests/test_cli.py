@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 
 from marketdata_pipeline.cli import main
 
-from .conftest import TODAY, market, marketdata
+from .conftest import TODAY, free_port, market, marketdata
 
 DAY2, DAY1 = str(TODAY - timedelta(days=2)), str(TODAY - timedelta(days=1))
 
@@ -142,9 +141,7 @@ def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
 
 
 def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = marketdata("simulate", "--port", str(port), cwd=tmp_path, wait=False)
     try:
         first = server.stdout.readline()

@@ -51,6 +51,7 @@ def test_indicators_of_a_backfill_equal_talib_and_report_latest_values(make_proj
     metadata = metadata_of(result, "indicators")
     latest = project.store.read(project.series(), library=INDICATORS).tail(1)
     assert metadata["rsi14"] == latest["rsi14"][0] and metadata["rows"] == 3 * 1440
+    assert metadata["preview"].startswith("![BTC/USDT 1m binance](data:image/png;base64,")
 
 
 def test_any_materialization_order_gives_the_whole_series_values(make_project):

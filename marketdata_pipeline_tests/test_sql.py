@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from marketdata_pipeline.cli_sql import sql
 from marketdata_pipeline.indicator_assets import INDICATORS
 from marketdata_pipeline.market_data import MarketData
-from marketdata_pipeline.sql import SqlError, plan
+from marketdata_pipeline.sql_plan import SqlError, plan
 from marketdata_pipeline.timeframes import to_ms
 
 from . import test_market_data
