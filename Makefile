@@ -35,7 +35,9 @@ demo: install
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ratelimit.py
 	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/query.py
 
 clean:
 	rm -rf $(VENV) .data .dagster_home
