@@ -4,7 +4,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_PORT ?= 8765
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: install test lint demo benchmark clean
 
@@ -25,7 +24,7 @@ test: lint
 
 demo: install
 	@mkdir -p .data
-	@export MARKETDATA_CONFIG=$(CURDIR)/marketdata.demo.yaml; \
+	@export MARKETDATA_CONFIG=$(CURDIR)/marketdata.demo.yaml DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}; \
 	$(BIN)/marketdata simulate --port $(DEMO_PORT) > .data/simulator.log 2>&1 & SIM=$$!; \
 	trap 'kill $$SIM 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 100); do (echo > /dev/tcp/127.0.0.1/$(DEMO_PORT)) 2>/dev/null && break; sleep 0.1; done; \

@@ -12,16 +12,15 @@ from typing import Annotated, Any
 
 import pandas as pd
 import polars as pl
-from arcticdb import QueryBuilder
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .candles import STORE_KEY, exchange_resource_key
-from .config import Freshness, LoadedConfig, Series
+from .config import ConfigError, Freshness, LoadedConfig, Series
 from .definitions import build_definitions
-from .freshness import lag_of, stored_ms
+from .freshness import lag_of
 from .indicator_assets import INDICATORS
 from .store import CANDLES, CandleStore
 from .timeframes import get_timeframe, now_ms, parse_time
@@ -74,7 +73,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
         if query.after is not None:
             after_ms = _when(query.after, "after") + 1
             start_ms = after_ms if start_ms is None else max(start_ms, after_ms)
-        frame, next_ms = read_page(store, chosen, library, start_ms, end_ms, query.limit)
+        frame, next_ms = store.read_page(chosen, start_ms, end_ms, query.limit, library)
         next_after = _iso_ms(next_ms) if next_ms is not None else None
         return JSONResponse(
             {
@@ -122,49 +121,17 @@ def create_app(config: LoadedConfig) -> FastAPI:
     return app
 
 
-def read_page(
-    store: CandleStore,
-    series: Series,
-    library: str,
-    start_ms: int | None,
-    end_ms: int | None,
-    limit: int,
-) -> tuple[pl.DataFrame, int | None]:
-    """Up to `limit` rows of [start, end), and the last one's open time when more follow.
-
-    The index of the next limit + 1 rows is read first, so a page costs the same anywhere in
-    a long series instead of reading the rest of the range.
-    """
-    lib = store.library(library)
-    if not lib.has_symbol(series.name):
-        return store.read(series, start_ms, end_ms, library), None
-    index = lib.read(
-        series.name,
-        date_range=_date_range(start_ms, end_ms),
-        columns=[],
-        query_builder=QueryBuilder().head(limit + 1),
-        output_format="polars",
-    ).data["open_time"]
-    stop_ms = int(index.dt.epoch("ms")[limit]) if index.len() > limit else end_ms
-    frame = store.read(series, start_ms, stop_ms, library).head(limit)
-    more = index.len() > limit and frame.height > 0
-    return frame, int(frame["open_time"].dt.epoch("ms")[-1]) if more else None
-
-
 def _find(config: LoadedConfig, exchange: str, symbol: str, timeframe: str) -> Series:
-    """The configured series, matching exchange and symbol case-insensitively."""
+    """The configured series (case-insensitive): 400 for an unknown timeframe, else 404."""
     try:
         get_timeframe(timeframe)
+        return config.select(exchange, symbol, timeframe)[0]
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
-    for s in config.series:
-        if (s.exchange, s.symbol.upper(), s.timeframe.name) == (
-            exchange.lower(),
-            symbol.upper(),
-            timeframe,
-        ):
-            return s
-    raise HTTPException(404, f"no configured series {exchange} {symbol} {timeframe}; see /series")
+    except ConfigError:
+        raise HTTPException(
+            404, f"no configured series {exchange} {symbol} {timeframe}; see /series"
+        ) from None
 
 
 def _when(value: str, name: str) -> int:
@@ -184,13 +151,6 @@ def _range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
     return start_ms, end_ms
 
 
-def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
-    """ArcticDB ranges include both ends; ours exclude the end."""
-    start = pd.Timestamp(start_ms, unit="ms", tz="UTC") if start_ms is not None else None
-    end = pd.Timestamp(end_ms - 1, unit="ms", tz="UTC") if end_ms is not None else None
-    return (start, end)
-
-
 def _describe(series: Series) -> dict[str, Any]:
     return {
         "series": series.name,
@@ -208,10 +168,10 @@ def _summary(store: CandleStore, series: Series) -> dict[str, Any]:
 
 def _freshness(store: CandleStore, series: Series, now_ms: int, tolerance: Freshness) -> dict:
     """The lag `marketdata status` and the freshness sensor measure, on the same tolerance."""
-    last = store.summary(series).last
-    lag = lag_of(series, stored_ms(last), now_ms, tolerance)
+    summary = store.summary(series)
+    lag = lag_of(series, summary.last_ms, now_ms, tolerance)
     return {
-        "last": _iso(last),
+        "last": _iso(summary.last),
         "expected_last": _iso_ms(lag.expected_ms),
         "lag_seconds": lag.lag_seconds,
         "tolerance_seconds": tolerance.candles * series.timeframe.ms / 1000

@@ -108,6 +108,7 @@ def _metadata(result: IngestResult, stats, stored_rows: int) -> dict:
         "requests": stats.requests,
         "request_weight": stats.weight,
         "retries": stats.retries,
+        "seconds_backing_off": round(stats.seconds_backing_off, 3),
         "seconds_waited_rate_limit": round(stats.seconds_waited, 3),
         "seconds_waited_series_lock": round(result.lock_wait_seconds, 3),
         "missing_candles": result.missing_candles,

@@ -70,8 +70,7 @@ def candle_check_results(
     start, end = windows[0][0], windows[-1][1]
     stored = store.read(series, start, end)
     # Gaps count from the first candle ever stored (not before a listing) to the last closed one.
-    first = store.summary(series).first
-    first_ms = first.value // 1_000_000 if first is not None else end
+    first_ms = store.summary(series).first_ms or end
     since = series.timeframe.ceil(max(start, series.start_ms, first_ms))
     until = max(since, min(end, series.timeframe.closed_until(now_ms)))
     return [
@@ -141,11 +140,17 @@ def _exchange_outages(
     others = {
         p.name: gap_ranges(store.read(p, start_ms, end_ms), p.timeframe, start_ms, end_ms)
         for p in peers
-        if p != series and store.summary(p).rows
+        if p != series and _stored_since(store, p, start_ms)
     }
     if not others:
         return []
     return shared_outages({series.name: gaps, **others})
+
+
+def _stored_since(store: CandleStore, series: Series, start_ms: int) -> bool:
+    """A peer says something about [start, ...) only if its stored history reaches back there."""
+    first = store.summary(series).first_ms
+    return first is not None and first <= start_ms
 
 
 def _result(

@@ -1,58 +1,26 @@
-"""The `marketdata` command line: simulate, sync, candles, series."""
+"""The `marketdata` command line: simulate, sync, candles, series, status, sql, serve, chart."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
 import click
 import polars as pl
 
-from .config import CONFIG_ENV, ConfigError, LoadedConfig, Series, load_config
-from .exchange import FetchError
-from .store import CandleStore
-from .timeframes import from_ms, now_ms, parse_time
-
-
-class UserError(Exception):
-    """A mistake on the command line."""
-
-
-def user_errors(command):
-    """Turn user mistakes into one line on stderr and exit code 2, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (ConfigError, FetchError, UserError) as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def parse_when(value: str | None, option: str) -> int | None:
-    """A UTC date or ISO datetime as epoch ms; naive values are taken as UTC."""
-    try:
-        return parse_time(value, option)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-
-
-def time_range(
-    start: str | None, end: str | None, *, start_required: bool
-) -> tuple[int | None, int]:
-    start_ms = parse_when(start, "--start")
-    end_ms = parse_when(end, "--end") or now_ms()
-    if start_required and start_ms is None:
-        raise UserError("--start is required (a UTC date such as 2024-01-01)")
-    if start_ms is not None and start_ms >= end_ms:
-        raise UserError(
-            f"--start {start} is not before --end {end or 'now'}; --start is inclusive, --end exclusive"
-        )
-    return start_ms, end_ms
+from .cli_serve import chart, serve
+from .cli_sql import sql
+from .cli_support import (
+    UserError,
+    config_of,
+    emit,
+    market_data_of,
+    table,
+    time_range,
+    user_errors,
+)
+from .config import CONFIG_ENV
+from .timeframes import from_ms, now_ms
 
 
 @click.group()
@@ -67,46 +35,6 @@ def time_range(
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Collect crypto market data through ccxt into ArcticDB, orchestrated by Dagster."""
     ctx.obj = config_file
-
-
-def _config(ctx: click.Context) -> LoadedConfig:
-    return load_config(ctx.obj)
-
-
-def _store(config: LoadedConfig) -> CandleStore:
-    from .definitions import build_definitions
-
-    return build_definitions(config).resources["candle_store"]
-
-
-def _market_data(ctx: click.Context):
-    from .market_data import MarketData
-
-    return MarketData(_config(ctx).path)
-
-
-def emit(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
-    """Write a result as an aligned table, csv, json (a list of row objects) or parquet."""
-    if fmt == "parquet":
-        if output is None:
-            raise UserError("--format parquet needs --output FILE")
-        frame.write_parquet(output)
-        return
-    if fmt == "csv" and any(d.is_nested() for d in frame.dtypes):
-        raise UserError("csv cannot hold list or struct columns; use --format json or parquet")
-    if fmt == "table":
-        rows = [{k: "null" if v is None else v for k, v in r.items()} for r in frame.to_dicts()]
-        text = (_table(rows) if rows else "  ".join(frame.columns) + "\n(0 rows)") + "\n"
-    else:
-        text = frame.write_csv() if fmt == "csv" else frame.write_json() + "\n"
-    if output:
-        output.write_text(text)
-    else:
-        click.echo(text, nl=False)
-
-
-def _one_series(config: LoadedConfig, exchange: str, symbol: str, timeframe: str) -> Series:
-    return config.select(exchange, symbol.upper(), timeframe)[0]
 
 
 @main.command()
@@ -165,8 +93,8 @@ def sync(
     """Materialize the matching candle assets for a range through Dagster."""
     from .sync import sync_series
 
-    config = _config(ctx)
-    chosen = config.select(exchange, symbol.upper() if symbol else None, timeframe)
+    config = config_of(ctx)
+    chosen = config.select(exchange, symbol, timeframe)
     start_ms, end_ms = time_range(start, end, start_required=True)
     failures = sync_series(config, chosen, start_ms, end_ms)
     for failure in failures:
@@ -208,7 +136,7 @@ def candles(
 ) -> None:
     """Print or save stored candles of one series, optionally with their indicators."""
     start_ms, end_ms = time_range(start, end, start_required=False)
-    frame = _market_data(ctx).candles(
+    frame = market_data_of(ctx).candles(
         exchange, symbol, timeframe, start_ms and from_ms(start_ms), from_ms(end_ms), indicators
     )
     emit(frame, fmt, output)
@@ -219,9 +147,9 @@ def candles(
 @user_errors
 def series(ctx: click.Context) -> None:
     """Every configured series with its stored first and last candle and row count."""
-    frame = _market_data(ctx).series()
+    frame = market_data_of(ctx).series()
     stamps = [pl.col(c).dt.strftime("%Y-%m-%d %H:%M").fill_null("-") for c in ("first", "last")]
-    click.echo(_table(frame.with_columns(*stamps, pl.col("start").cast(pl.String)).to_dicts()))
+    click.echo(table(frame.with_columns(*stamps, pl.col("start").cast(pl.String)).to_dicts()))
 
 
 @main.command()
@@ -232,34 +160,16 @@ def status(ctx: click.Context) -> None:
     from .instance import project_instance
     from .status import connector_rows, series_rows
 
-    config = _config(ctx)
+    config = config_of(ctx)
     instance = project_instance(config)
-    click.echo(_table(connector_rows(config, instance)))
+    click.echo(table(connector_rows(config, instance)))
     rows = series_rows(config, instance, now_ms())
-    click.echo("\n" + _table(rows))
+    click.echo("\n" + table(rows))
     stale = [r["series"] for r in rows if r["state"] == "stale"]
     if stale:
         click.echo(f"stale: {', '.join(stale)}", err=True)
         sys.exit(1)
 
 
-def _table(rows: list[dict]) -> str:
-    if not rows:
-        return "no series configured"
-    frame = pl.DataFrame(rows)
-    widths = {c: max(len(c), *(len(str(v)) for v in frame[c])) for c in frame.columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
-    lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
-    return "\n".join(lines)
-
-
-def _register() -> None:
-    """Commands living in modules of their own (they look up cli's helpers when they run)."""
-    from .cli_serve import chart, serve
-    from .cli_sql import sql
-
-    for command in (sql, serve, chart):
-        main.add_command(command)
-
-
-_register()
+for command in (sql, serve, chart):
+    main.add_command(command)

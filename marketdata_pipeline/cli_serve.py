@@ -1,46 +1,32 @@
 """`marketdata serve` (the HTTP API) and `marketdata chart`, added to the main group by cli.py.
 
-cli.py imports this module to register the commands, so names from cli are looked up when a
-command runs: importing them here at load time would make the two modules import each other.
 FastAPI, uvicorn and matplotlib are imported inside the commands to keep the CLI quick to start.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
+from .cli_support import UserError, config_of, one_series, store_of, time_range, user_errors
+
 # Without --start, a chart shows the last this many stored candles before --end.
 DEFAULT_CHART_CANDLES = 300
-
-
-def _user_errors(command):
-    """cli.user_errors, resolved at call time (see the module docstring)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from .cli import user_errors
-
-        return user_errors(command)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, help="TCP port.")
 @click.pass_context
-@_user_errors
+@user_errors
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the read-only HTTP API (candles, indicators, freshness, health; docs at /docs)."""
     import uvicorn
 
     from .api import create_app
-    from .cli import _config
 
-    app = create_app(_config(ctx))
+    app = create_app(config_of(ctx))
     click.echo(f"marketdata API on http://{host}:{port} (docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -62,7 +48,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     help="A .png file, or .html with the image inline.",
 )
 @click.pass_context
-@_user_errors
+@user_errors
 def chart(
     ctx: click.Context,
     exchange: str,
@@ -74,19 +60,18 @@ def chart(
 ) -> None:
     """Draw candles with EMA 12/26, RSI and MACD of one stored series."""
     from .chart import FORMATS, render_chart
-    from .cli import UserError, _config, _one_series, _store, time_range
     from .indicator_assets import INDICATORS
 
     if output.suffix.lower() not in FORMATS:
         raise UserError(f"--output {output}: unsupported format; use a .png or .html file")
-    config = _config(ctx)
-    series = _one_series(config, exchange, symbol, timeframe)
+    config = config_of(ctx)
+    series = one_series(config, exchange, symbol, timeframe)
     start_ms, end_ms = time_range(start, end, start_required=False)
-    store = _store(config)
+    store = store_of(config)
     if start_ms is None:
-        last = store.summary(series).last
-        if last is not None:
-            end_ms = min(end_ms, last.value // 1_000_000 + series.timeframe.ms)
+        last_ms = store.summary(series).last_ms
+        if last_ms is not None:
+            end_ms = min(end_ms, last_ms + series.timeframe.ms)
         start_ms = end_ms - DEFAULT_CHART_CANDLES * series.timeframe.ms
     candles = store.read(series, start_ms, end_ms)
     if candles.is_empty():

@@ -1,30 +1,14 @@
-"""`marketdata sql`: one DuckDB query over every stored series, printed or saved.
-
-cli.py imports this module to register the command, so names from cli are looked up when the
-command runs: importing them here at load time would make the two modules import each other.
-"""
+"""`marketdata sql`: one DuckDB query over every stored series, printed or saved."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import click
 
+from .cli_support import UserError, config_of, emit, store_of, user_errors
 from .sql import run_sql
 from .sql_plan import SqlError
-
-
-def _user_errors(command):
-    """cli.user_errors, resolved at call time (see the module docstring)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from .cli import user_errors
-
-        return user_errors(command)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.command()
@@ -42,7 +26,7 @@ def _user_errors(command):
     help="Write to a file instead of stdout.",
 )
 @click.pass_context
-@_user_errors
+@user_errors
 def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
     """Run QUERY over the tables `candles` and `indicators` of every stored series.
 
@@ -53,11 +37,10 @@ def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
     WHERE symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '2024-01-01'
     AND open_time < '2024-02-01' GROUP BY day ORDER BY day"
     """
-    from .cli import UserError, _config, _store, emit
 
-    config = _config(ctx)
+    config = config_of(ctx)
     try:
-        frame = run_sql(_store(config), config.series, query).frame
+        frame = run_sql(store_of(config), config.series, query).frame
     except SqlError as e:  # sql.py stays free of the CLI; user_errors reports UserError
         raise UserError(str(e)) from None
     emit(frame, fmt, output)

@@ -38,6 +38,15 @@ class RateLimit(_Model):
     ohlcv_weight: int = Field(2, gt=0)
     markets_weight: int = Field(20, gt=0)
 
+    @model_validator(mode="after")
+    def _requests_fit(self) -> RateLimit:
+        heaviest = max(self.ohlcv_weight, self.markets_weight)
+        if heaviest > self.weight:
+            raise ValueError(
+                f"weight {self.weight} is below one request's weight ({heaviest}); raise it"
+            )
+        return self
+
 
 class Quality(_Model):
     """How asset checks judge what exchanges serve."""
@@ -152,6 +161,22 @@ class MarketDataConfig(_Model):
             seen.add(connector.id)
         return self
 
+    @model_validator(mode="after")
+    def _one_series_each(self) -> MarketDataConfig:
+        """Two entries naming one series would share its asset key and its ArcticDB symbol."""
+        seen: set[tuple[str, str, str]] = set()
+        for connector in self.exchanges:
+            for market in connector.markets:
+                for tf in market.timeframes:
+                    key = (connector.id, market_slug(market.symbol), tf)
+                    if key in seen:
+                        raise ValueError(
+                            f"{connector.id} {market.symbol} {tf} is configured twice; list each"
+                            " symbol once per exchange"
+                        )
+                    seen.add(key)
+        return self
+
 
 @dataclass(frozen=True)
 class Series:
@@ -233,7 +258,7 @@ class LoadedConfig:
     def select(
         self, exchange: str | None = None, symbol: str | None = None, timeframe: str | None = None
     ) -> list[Series]:
-        """Series matching the filters; a filter that matches nothing is a user mistake."""
+        """Series matching the filters (case-insensitive); matching nothing is a user mistake."""
         if timeframe is not None:
             try:
                 get_timeframe(timeframe)
@@ -242,8 +267,8 @@ class LoadedConfig:
         chosen = [
             s
             for s in self.series
-            if exchange in (None, s.exchange)
-            and symbol in (None, s.symbol)
+            if (exchange is None or exchange.lower() == s.exchange)
+            and (symbol is None or symbol.upper() == s.symbol.upper())
             and timeframe in (None, s.timeframe.name)
         ]
         if not chosen:

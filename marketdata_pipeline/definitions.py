@@ -15,9 +15,13 @@ from .sensors import freshness_sensor
 from .store import CandleStore
 
 
+def candle_store(config: LoadedConfig) -> CandleStore:
+    return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
+
+
 def build_definitions(config: LoadedConfig) -> dg.Definitions:
     data = config.data_dir
-    store = CandleStore(uri=config.storage_uri, lock_dir=str(data / "locks"))
+    store = candle_store(config)
     resources = {
         STORE_KEY: store,
         IO_MANAGER_KEY: ArcticIOManager(store=store),
@@ -42,7 +46,19 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
         assets=[*assets, *([summary] if summary else [])],
         resources=resources,
         schedules=build_schedules(config),
-        sensors=[freshness_sensor(config)],
+        sensors=[freshness_sensor(config), automation_sensor(config)],
+    )
+
+
+def automation_sensor(config: LoadedConfig) -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the indicators' "follow candles" condition; Dagster's default one starts off."""
+    running = config.model.automation.running
+    return dg.AutomationConditionSensorDefinition(
+        "follow_candles",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if running
+        else dg.DefaultSensorStatus.STOPPED,
     )
 
 

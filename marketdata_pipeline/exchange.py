@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import ccxt
@@ -52,7 +52,6 @@ class FetchStats:
     retries: int = 0
     seconds_waited: float = 0.0
     seconds_backing_off: float = 0.0
-    errors: list[str] = field(default_factory=list)
 
 
 class ExchangeClient:
@@ -76,11 +75,15 @@ class ExchangeClient:
         self._exchange = getattr(ccxt_async, self.connector.id)(options)
         if self.connector.id in RAW_EXTRAS:
             self._keep_raw_extras(*RAW_EXTRAS[self.connector.id])
-        await self._call(
-            "load markets",
-            self._load_markets,
-            weight=self.connector.rate_limit.markets_weight,
-        )
+        try:
+            await self._call(
+                "load markets",
+                self._load_markets,
+                weight=self.connector.rate_limit.markets_weight,
+            )
+        except BaseException:
+            await self._exchange.close()  # `async with` skips __aexit__ when __aenter__ fails
+            raise
         return self
 
     async def _load_markets(self) -> None:
@@ -179,7 +182,6 @@ class ExchangeClient:
             except PERMANENT as e:
                 raise FetchError(f"{self.connector.id} {what}: {_one_line(e)}") from None
             except (*TEMPORARY, MalformedPage) as e:
-                self.stats.errors.append(f"{type(e).__name__}: {_one_line(e)}")
                 if attempt + 1 == attempts:
                     raise FetchError(
                         f"{self.connector.id} {what}: gave up after {attempts} attempts: "
@@ -193,6 +195,10 @@ class ExchangeClient:
                 else:
                     self.stats.seconds_backing_off += backoff
                     await asyncio.sleep(backoff)
+            except ccxt.BaseError as e:  # anything else ccxt raises: unknown, so not retried
+                raise FetchError(
+                    f"{self.connector.id} {what}: {type(e).__name__}: {_one_line(e)}"
+                ) from None
         raise AssertionError("unreachable")
 
     async def _acquire(self, weight: int) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
 from .config import Freshness, Series
 
 
@@ -19,10 +17,6 @@ class Lag:
     @property
     def lag_seconds(self) -> float:
         return self.lag_ms / 1000
-
-
-def stored_ms(timestamp: pd.Timestamp | None) -> int | None:
-    return None if timestamp is None else timestamp.value // 1_000_000
 
 
 def lag_of(series: Series, last_ms: int | None, now_ms: int, tolerance: Freshness) -> Lag:

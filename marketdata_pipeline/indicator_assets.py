@@ -54,13 +54,12 @@ def warmup_partitions(series: Series) -> int:
 
 def candles_with_warmup(store: CandleStore, series: Series, start_ms: int, end_ms: int):
     """Candles of [start, end) preceded by at least WARMUP_BARS stored candles, or all of them."""
-    first = store.summary(series).first
-    first_ms = first.value // 1_000_000 if first is not None else start_ms
+    first_ms = store.summary(series).first_ms or start_ms
     bars = WARMUP_BARS
     while True:
         lo = max(start_ms - bars * series.timeframe.ms, first_ms)
         frame = store.read(series, lo, end_ms)
-        if lo == first_ms or frame.height - _rows_from(frame, start_ms) >= WARMUP_BARS:
+        if lo == first_ms or _rows_from(frame, start_ms) >= WARMUP_BARS:
             return frame
         bars *= 2
 

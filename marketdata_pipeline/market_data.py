@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from .config import Series, load_config
-from .definitions import build_definitions
+from .definitions import candle_store
 from .indicator_assets import INDICATORS
 from .indicators import INDICATOR_COLUMNS
 from .sql import SqlResult, run_sql
@@ -28,7 +28,7 @@ class MarketData:
 
     def __init__(self, config_path: str | Path | None = None) -> None:
         self.config = load_config(config_path)
-        self.store: CandleStore = build_definitions(self.config).resources["candle_store"]
+        self.store: CandleStore = candle_store(self.config)
         self.last_scan: SqlResult | None = None
 
     def series(self) -> pl.DataFrame:
@@ -92,7 +92,7 @@ class MarketData:
 
     def select(self, exchange: str, symbol: str, timeframe: str) -> Series:
         """The configured series, symbol case-insensitive; ConfigError if none matches."""
-        return self.config.select(exchange, symbol.upper(), timeframe)[0]
+        return self.config.select(exchange, symbol, timeframe)[0]
 
 
 def _utc(stamp) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 from dagster import (
     DefaultScheduleStatus,
@@ -54,8 +55,13 @@ def series_schedule(
             if series.name in busy:
                 context.log.info(f"{series.name}: previous run still going, skipped")
                 continue
-            key = current_partition(series, tick)
-            requests.append(series_request(series, key, key, f"{series.name} {tick.isoformat()}"))
+            # From the partition of the candle that just closed: at a boundary it is the last
+            # candle of the previous partition, which the previous tick could not fetch yet.
+            first = current_partition(series, tick - timedelta(milliseconds=series.timeframe.ms))
+            last = current_partition(series, tick)
+            requests.append(
+                series_request(series, first, last, f"{series.name} {tick.isoformat()}")
+            )
         return requests or SkipReason("every series of this schedule is still running")
 
     return _schedule

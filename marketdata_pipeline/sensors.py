@@ -13,7 +13,7 @@ from dagster import (
 
 from .candles import STORE_KEY, candles_key
 from .config import LoadedConfig, Series
-from .freshness import Lag, lag_of, stored_ms
+from .freshness import Lag, lag_of
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
 from .store import CandleStore
@@ -51,7 +51,7 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
         busy = busy_series(context.instance)
         requests, observations = [], []
         for series in series_list:
-            lag = lag_of(series, stored_ms(store.summary(series).last), now, tolerance)
+            lag = lag_of(series, store.summary(series).last_ms, now, tolerance)
             observations.append(
                 AssetObservation(
                     asset_key=candles_key(series),
@@ -65,7 +65,8 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
             )
             if lag.stale and series.name not in busy:
                 first, last = missing_partitions(series, lag)
-                run_key = f"catch-up {series.name} {first}..{last} @{lag.expected_ms}"
+                # Keyed on progress: a catch-up that fetched nothing is not requested again.
+                run_key = f"catch-up {series.name} after {lag.last_ms} until {last}"
                 requests.append(series_request(series, first, last, run_key))
         return SensorResult(run_requests=requests, asset_events=observations)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._utils.schedules import cron_string_iterator
 
-from .candles import STORE_KEY
 from .config import LoadedConfig, Series
-from .definitions import build_definitions
+from .definitions import build_definitions, candle_store
 from .exchange import ExchangeResource
-from .freshness import lag_of, stored_ms
+from .freshness import lag_of
 from .runs import SERIES_TAG
 from .schedules import CADENCE
 from .timeframes import from_ms
@@ -39,10 +38,10 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
 
 def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) -> list[dict]:
     """One row per series: newest candle, lag, freshness, last run, next tick, last error."""
-    store = build_definitions(config).resources[STORE_KEY]
+    store = candle_store(config)
     rows = []
     for series in config.series:
-        lag = lag_of(series, stored_ms(store.summary(series).last), now_ms, config.model.freshness)
+        lag = lag_of(series, store.summary(series).last_ms, now_ms, config.model.freshness)
         last_run = _runs(instance, series, limit=1)
         failed = _runs(instance, series, limit=1, statuses=[DagsterRunStatus.FAILURE])
         rows.append(

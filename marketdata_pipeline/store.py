@@ -22,6 +22,7 @@ from typing import Protocol
 import arcticdb
 import pandas as pd
 import polars as pl
+from arcticdb import QueryBuilder
 from dagster import ConfigurableResource
 
 CANDLES = "candles"
@@ -51,6 +52,14 @@ class SeriesSummary:
     first: pd.Timestamp | None
     last: pd.Timestamp | None
     rows: int
+
+    @property
+    def first_ms(self) -> int | None:
+        return None if self.first is None else self.first.value // 1_000_000
+
+    @property
+    def last_ms(self) -> int | None:
+        return None if self.last is None else self.last.value // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,34 @@ class CandleStore(ConfigurableResource):
         if library == CANDLES:
             frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
         return frame
+
+    def read_page(
+        self,
+        series: Named,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        library: str = CANDLES,
+    ) -> tuple[pl.DataFrame, int | None]:
+        """Up to `limit` rows of [start, end), and the last one's open time when more follow.
+
+        The index of the next limit + 1 rows is read first, so a page costs the same anywhere in
+        a long series instead of reading the rest of the range.
+        """
+        lib = self.library(library)
+        if not lib.has_symbol(series.name):
+            return self.read(series, start_ms, end_ms, library), None
+        index = lib.read(
+            series.name,
+            date_range=_date_range(start_ms, end_ms),
+            columns=[],
+            query_builder=QueryBuilder().head(limit + 1),
+            output_format="polars",
+        ).data["open_time"]
+        stop_ms = int(index.dt.epoch("ms")[limit]) if index.len() > limit else end_ms
+        frame = self.read(series, start_ms, stop_ms, library).head(limit)
+        more = index.len() > limit and frame.height > 0
+        return frame, int(frame["open_time"].dt.epoch("ms")[-1]) if more else None
 
     def open_times(self, series: Named, start_ms: int, end_ms: int) -> pl.Series:
         """Stored open times in [start, end) as epoch ms, read from the index alone."""

@@ -100,6 +100,18 @@ def test_start_in_the_future(tmp_path):
     )
 
 
+def test_duplicate_series(tmp_path):
+    twice = (
+        VALID + "      - symbol: btc/usdt\n        timeframes: [1h]\n        start: 2024-01-01\n"
+    )
+    assert "binance btc/usdt 1h is configured twice" in error_of(tmp_path, twice)
+
+
+def test_budget_below_one_request(tmp_path):
+    small = VALID.replace("    markets:", "    rate_limit: {weight: 10}\n    markets:")
+    assert "weight 10 is below one request's weight (20); raise it" in error_of(tmp_path, small)
+
+
 def test_duplicate_exchange(tmp_path):
     twice = VALID + VALID.removeprefix("exchanges:\n")
     assert "exchange 'binance' is configured twice" in error_of(tmp_path, twice)

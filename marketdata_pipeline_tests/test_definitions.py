@@ -72,9 +72,10 @@ def test_asset_keys_partitions_and_pools_snapshot():
 @pytest.mark.parametrize(
     ("name", "loads"), [("marketdata.demo.yaml", True), ("missing.yaml", False)]
 )
-def test_code_location_module_loads_config_from_the_environment(monkeypatch, name, loads):
+def test_code_location_module_loads_config_from_the_environment(monkeypatch, tmp_path, name, loads):
     """What `dagster dev` does with workspace.yaml: import the module, build its lazy defs."""
     monkeypatch.setenv("MARKETDATA_CONFIG", str(ROOT / name))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     run = subprocess.run(
         [
             sys.executable,

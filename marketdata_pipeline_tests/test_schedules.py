@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     DagsterRunStatus,
@@ -101,4 +101,18 @@ def test_schedules_and_the_sensor_start_as_configured(make_project):
     assert {s.default_status for s in stopped.schedules} == {DefaultScheduleStatus.STOPPED}
     assert (
         stopped.resolve_sensor_def("candle_freshness").default_status == DefaultSensorStatus.STOPPED
+    )
+
+
+def test_a_tick_at_a_partition_boundary_also_fetches_the_last_candle_before_it(make_project):
+    project = make_project([market("BTC/USDT", ["1m"])])
+    midnight = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
+    (request,) = tick(project, "candles_1m_schedule", midnight).run_requests
+    yesterday = str((midnight - timedelta(days=1)).date())
+    assert (
+        request.tags[ASSET_PARTITION_RANGE_START_TAG],
+        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+    ) == (
+        yesterday,
+        str(TODAY),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -91,7 +92,9 @@ class Simulator:
         self._thread = None
 
     def serve_forever(self) -> None:
-        """Block until interrupted (Ctrl-C), for command-line use."""
+        """Block until interrupted (Ctrl-C or `kill`), for command-line use."""
+        # A parent may have left SIGTERM ignored (inherited across exec): stop on it regardless.
+        signal.signal(signal.SIGTERM, _interrupt)
         self.start()
         try:
             while self._thread is not None and self._thread.is_alive():
@@ -153,3 +156,7 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
