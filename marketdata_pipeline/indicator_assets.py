@@ -22,7 +22,7 @@ from .config import Series
 from .indicators import INDICATOR_COLUMNS, compute_indicators
 from .partitions import partition_windows, partitions_for
 from .store import CandleStore
-from .timeframes import DAY_MS, now_ms
+from .timeframes import DAY_MS, HOUR_MS, now_ms
 
 INDICATORS = "indicators"
 # Bars read before a partition: TA-Lib's seeds then weigh less than 1e-18 in every value.
@@ -105,7 +105,7 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         store.replace(series, values, start, end, INDICATORS)
         latest = values.tail(1).to_dicts()[0] if values.height else {}
         preview = {}
-        if values.height:
+        if values.height and _wants_preview(values, end):
             from .chart import preview_markdown  # matplotlib: paid only when drawing
 
             title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
@@ -132,3 +132,10 @@ def _rows_from(frame, start_ms: int) -> int:
 
 def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
+
+
+def _wants_preview(values, end_ms: int) -> bool:
+    """A chart for closed partitions, and for the one in progress once an hour: a preview on
+    every minute's run would fill the event log with images."""
+    last_open = int(values["open_time"].dt.epoch("ms")[-1])
+    return end_ms <= now_ms() or last_open % HOUR_MS == 0

@@ -8,7 +8,6 @@ wrote and the next run resumes from there.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -16,6 +15,7 @@ import polars as pl
 from .config import Series
 from .exchange import ExchangeClient
 from .store import CandleStore
+from .validation import gap_ranges
 
 MAX_REPORTED_GAPS = 20
 
@@ -56,12 +56,6 @@ def chunks(ranges: list[tuple[int, int]], span: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + span, hi)) for start, hi in ranges for lo in range(start, hi, span)]
 
 
-def missing_ranges(frame: pl.DataFrame, lo: int, hi: int, step: int) -> list[tuple[int, int]]:
-    """Ranges [from, to) of the grid between lo and hi that have no candle."""
-    times = [lo - step, *frame["open_time"].dt.epoch("ms").to_list(), hi]
-    return [(a + step, b) for a, b in itertools.pairwise(times) if b - a > step]
-
-
 async def ingest(
     series: Series,
     windows: list[tuple[int, int]],
@@ -80,16 +74,20 @@ async def ingest(
     if not todo:
         return result
     client.check_market(series)
+    listed = store.summary(series).rows > 0
     writing: asyncio.Task | None = None
     try:
         for lo, hi in todo:
             frame = await client.fetch_range(series, lo, hi)
             if writing:
                 _record(result, await writing)
-            for gap in missing_ranges(frame, lo, hi, series.timeframe.ms):
+            for gap in gap_ranges(frame, series.timeframe, lo, hi):
+                if gap[0] == lo and not listed:
+                    continue  # before the market's first candle ever: not listed yet
                 result.missing_candles += (gap[1] - gap[0]) // series.timeframe.ms
                 if len(result.gaps) < MAX_REPORTED_GAPS:
                     result.gaps.append(gap)
+            listed = listed or frame.height > 0
             if frame.height:
                 first, last = frame["open_time"].dt.epoch("ms")[[0, -1]]
                 result.first_candle = result.first_candle or first

@@ -33,7 +33,7 @@ SUMMARY_SCHEMA = {
 
 
 def daily_summary(candles: pl.DataFrame, timeframe: Timeframe, day_ms: int) -> dict:
-    """Close-to-open return, realized volatility (root sum of squared log returns), volume,
+    """Open-to-close return, realized volatility (root sum of squared log returns), volume,
     candle count and completeness of one day of one series' candles."""
     day = candles.filter(
         pl.col("open_time").dt.epoch("ms").is_between(day_ms, day_ms + DAY_MS, closed="left")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 MINUTE_MS = 60_000
-DAY_MS = 1440 * MINUTE_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
 # 1970-01-01 was a Thursday; weekly candles open on Monday 00:00 UTC (Binance, OKX, Bybit).
 WEEK_ORIGIN_MS = 4 * DAY_MS
 

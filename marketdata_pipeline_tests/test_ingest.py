@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 
 from marketdata_pipeline.config import Series
-from marketdata_pipeline.ingest import chunks, delta_ranges, missing_ranges
+from marketdata_pipeline.ingest import chunks, delta_ranges
 from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, get_timeframe
 
 SERIES = Series("binance", "BTC/USDT", get_timeframe("1m"), date(1970, 1, 2))
@@ -47,11 +47,3 @@ def test_weekly_candles_start_on_the_first_monday_of_a_window():
 
 def test_chunks_split_long_ranges():
     assert chunks([(0, 25), (30, 35)], 10) == [(0, 10), (10, 20), (20, 25), (30, 35)]
-
-
-def test_missing_ranges_report_holes_on_the_grid():
-    frame = pl.DataFrame({"open_time": [2, 3, 6]}).with_columns(
-        pl.col("open_time").cast(pl.Datetime("ms", "UTC"))
-    )
-    assert missing_ranges(frame, 0, 9, 1) == [(0, 2), (4, 6), (7, 9)]
-    assert missing_ranges(frame.clear(), 0, 3, 1) == [(0, 3)]
