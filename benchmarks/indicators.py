@@ -10,13 +10,12 @@ Both sides do their arithmetic on one thread. The outputs are checked to agree f
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
 import talib
+from common import best_time
 
 from marketdata_pipeline.indicators import INDICATOR_COLUMNS, compute_indicators
 
@@ -33,16 +32,6 @@ def make_candles(rows: int, seed: int) -> pl.DataFrame:
 def talib_indicators(close: np.ndarray) -> list[np.ndarray]:
     rsis = [talib.RSI(close, n) for n in (6, 14, 24)]
     return [*rsis, talib.EMA(close, 12), talib.EMA(close, 26), *talib.MACD(close, 12, 26, 9)]
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import polars as pl
+from common import best_time
 from polars.testing import assert_frame_equal
 
 from marketdata_pipeline.market_data import MarketData
@@ -68,16 +67,6 @@ def synthetic_candles(start: datetime, end: datetime, seed: int) -> pl.DataFrame
             "trades": rng.integers(10, 2000, rows),
         }
     ).cast(CANDLE_SCHEMA)
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def raw_read(md: MarketData, start: datetime, end: datetime) -> pl.DataFrame:

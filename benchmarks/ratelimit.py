@@ -24,32 +24,11 @@ from pathlib import Path
 
 import ccxt
 import yaml
-from dagster import AssetKey, DagsterInstance
-from dagster._core.instance.ref import InstanceRef
-from ingest import free_port
+from common import candle_step_metadata, free_port, start_simulator
 
 from marketdata_pipeline.simulator import ccxt_config
 
 KLINES_WEIGHT = 2
-
-
-def start_simulator(port: int, budget: int, latency_ms: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "marketdata_pipeline.simulator",
-            "--port",
-            str(port),
-            "--weight-limit",
-            str(budget),
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(2)
-    return server
 
 
 def sequential_rate(url: str, seconds: float) -> float:
@@ -89,10 +68,8 @@ def project_rate(url: str, budget: int, years: int) -> tuple[float, int, float, 
             capture_output=True,
         )
         seconds = time.perf_counter() - began
-        with DagsterInstance.from_ref(InstanceRef.from_dir(str(folder / "dh"))) as instance:
-            key = AssetKey(["binance", "btc_usdt", "candles_1m"])
-            metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
-    requests, fetching = metadata["requests"].value, metadata["fetch_seconds"].value
+        metadata = candle_step_metadata(str(folder / "dh"), ["binance", "btc_usdt", "candles_1m"])
+    requests, fetching = metadata["requests"], metadata["fetch_seconds"]
     return requests / fetching * 60, requests, fetching, seconds
 
 

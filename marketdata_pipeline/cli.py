@@ -15,6 +15,7 @@ from .cli_support import (
     config_of,
     emit,
     market_data_of,
+    output_options,
     table,
     time_range,
     user_errors,
@@ -108,18 +109,7 @@ def sync(
 @click.argument("timeframe")
 @click.option("--start", help="From this UTC date/time (inclusive).")
 @click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "json", "parquet"]),
-    default="csv",
-    show_default=True,
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to a file instead of stdout.",
-)
+@output_options(["csv", "json", "parquet"])
 @click.option("--indicators", is_flag=True, help="Join RSI, EMA and MACD columns to the candles.")
 @click.pass_context
 @user_errors

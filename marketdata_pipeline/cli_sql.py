@@ -6,25 +6,14 @@ from pathlib import Path
 
 import click
 
-from .cli_support import UserError, config_of, emit, store_of, user_errors
+from .cli_support import UserError, config_of, emit, output_options, store_of, user_errors
 from .sql import run_sql
 from .sql_plan import SqlError
 
 
 @click.command()
 @click.argument("query")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json", "parquet"]),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to a file instead of stdout.",
-)
+@output_options(["table", "csv", "json", "parquet"])
 @click.pass_context
 @user_errors
 def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:

@@ -106,3 +106,19 @@ def table(rows: list[dict]) -> str:
     lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
     lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
     return "\n".join(lines)
+
+
+def output_options(formats: list[str]):
+    """`--format` (the first of `formats` by default) and `--output` for a command's result."""
+
+    def decorate(command):
+        command = click.option(
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write to a file instead of stdout.",
+        )(command)
+        return click.option(
+            "--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True
+        )(command)
+
+    return decorate

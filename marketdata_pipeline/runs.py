@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, RunRequest, RunsFilter
+from dagster import AssetKey, DagsterInstance, RunRequest, RunsFilter
 from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import (
@@ -20,17 +20,20 @@ SERIES_TAG = "marketdata/series"
 ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
 
 
+def series_run(series: Series, first: str, last: str) -> tuple[list[AssetKey], dict[str, str]]:
+    """Candles and indicators of partitions first..last in one run (a single-run backfill):
+    the asset selection and the tags of that run."""
+    tags = {
+        SERIES_TAG: series.name,
+        ASSET_PARTITION_RANGE_START_TAG: first,
+        ASSET_PARTITION_RANGE_END_TAG: last,
+    }
+    return [candles_key(series), indicators_key(series)], tags
+
+
 def series_request(series: Series, first: str, last: str, run_key: str) -> RunRequest:
-    """Candles and indicators of partitions first..last in one run (a single-run backfill)."""
-    return RunRequest(
-        run_key=run_key,
-        asset_selection=[candles_key(series), indicators_key(series)],
-        tags={
-            SERIES_TAG: series.name,
-            ASSET_PARTITION_RANGE_START_TAG: first,
-            ASSET_PARTITION_RANGE_END_TAG: last,
-        },
-    )
+    selection, tags = series_run(series, first, last)
+    return RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
 
 
 def busy_series(instance: DagsterInstance) -> set[str]:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import click
 from dagster import DagsterEventType, DagsterInstance
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
-from .candles import candles_key
 from .config import LoadedConfig, Series
 from .definitions import build_definitions
-from .indicator_assets import indicators_key
 from .instance import project_instance
 from .partitions import partitions_for
-from .runs import SERIES_TAG
+from .runs import series_run
 from .timeframes import from_ms
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -35,14 +29,11 @@ def partition_range(series: Series, start_ms: int, end_ms: int) -> tuple[str, st
 
 def materialize_range(job, instance: DagsterInstance, series: Series, first: str, last: str):
     """One run of the series' candles and indicators over partitions first..last."""
+    selection, tags = series_run(series, first, last)
     return job.execute_in_process(
         instance=instance,
-        asset_selection=[candles_key(series), indicators_key(series)],
-        tags={
-            SERIES_TAG: series.name,
-            ASSET_PARTITION_RANGE_START_TAG: first,
-            ASSET_PARTITION_RANGE_END_TAG: last,
-        },
+        asset_selection=selection,
+        tags=tags,
         run_config=QUIET,
         raise_on_error=False,
     )

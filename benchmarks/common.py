@@ -1,0 +1,60 @@
+"""What the benchmark scripts share: timing, a free port, the simulator in its own process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+
+def best_time(run: Callable[[], object], repeat: int) -> float:
+    """Best wall time of `repeat` runs after one warm-up."""
+    run()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_simulator(port: int, weight_limit: int, latency_ms: int = 0) -> subprocess.Popen:
+    """The exchange simulator in a process of its own, so it does not share the client's GIL."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marketdata_pipeline.simulator",
+            "--port",
+            str(port),
+            "--weight-limit",
+            str(weight_limit),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.05)
+    raise RuntimeError("simulator did not start")
+
+
+def candle_step_metadata(dagster_home: str, key: list[str]) -> dict:
+    """Metadata of the latest materialization of a candle asset in a Dagster home."""
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(AssetKey(key))
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
