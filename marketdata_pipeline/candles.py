@@ -74,7 +74,9 @@ def candle_asset(
         exchange: ExchangeResource = getattr(context.resources, resource_key)
         windows = partition_windows(context)
 
-        now = now_ms()
+        # A candle counts as closed `settle_seconds` after its close: a clock ahead of the
+        # exchange's, or an exchange still settling its last trades, never leaks a partial one.
+        now = now_ms() - exchange.settings.settle_seconds * 1000
 
         async def run():
             async with exchange.client() as client:

@@ -120,6 +120,9 @@ class Connector(_Model):
     page_concurrency: int = Field(8, gt=0)
     pages_per_write: int = Field(16, gt=0, description="resume granularity of a long backfill")
     max_retries: int = Field(5, ge=0)
+    settle_seconds: int = Field(
+        5, ge=0, description="wait after a candle's close before storing it"
+    )
     markets: list[Market] = Field(default_factory=list)
 
     @field_validator("id")

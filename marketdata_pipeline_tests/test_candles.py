@@ -56,9 +56,10 @@ def test_in_progress_candle_is_never_stored_and_today_is_kept_current(make_proje
         before = int(time.time() * 1000)
         project.materialize(series, key)
         after = int(time.time() * 1000)
+        settle = project.config.connectors[0].settle_seconds * 1000
         last = project.store.read(series)["open_time"].dt.epoch("ms").max()
-        assert last + series.timeframe.ms <= after
-        assert last >= series.timeframe.floor(before) - series.timeframe.ms
+        assert last + series.timeframe.ms <= after - settle  # closed, and settled
+        assert last >= series.timeframe.floor(before - settle) - series.timeframe.ms
 
 
 def test_delta_fetch_continues_after_the_last_stored_candle(make_project, simulator):
