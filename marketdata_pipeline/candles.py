@@ -22,7 +22,8 @@ from .exchange import ExchangeResource, FetchError
 from .ingest import IngestResult, ingest
 from .partitions import partition_windows, partitions_for
 from .store import CANDLES, CandleStore
-from .timeframes import from_ms, now_ms
+from .timeframes import now_ms
+from .validation import iso
 
 STORE_KEY = "candle_store"
 IO_MANAGER_KEY = "arctic_io_manager"
@@ -99,7 +100,7 @@ def candle_asset(
 
 def _metadata(result: IngestResult, stats, stored_rows: int) -> dict:
     def when(ts: int | None) -> str:
-        return from_ms(ts).isoformat() if ts is not None else "-"
+        return iso(ts) if ts is not None else "-"
 
     return {
         "rows_written": result.rows_written,

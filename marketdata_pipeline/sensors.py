@@ -17,7 +17,8 @@ from .freshness import Lag, lag_of
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
 from .store import CandleStore
-from .timeframes import from_ms, now_ms
+from .timeframes import now_ms
+from .validation import iso
 
 
 def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
@@ -58,8 +59,8 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
                     metadata={
                         "lag_seconds": lag.lag_seconds,
                         "stale": lag.stale,
-                        "last_candle": from_ms(lag.last_ms).isoformat() if lag.last_ms else "-",
-                        "expected_candle": from_ms(lag.expected_ms).isoformat(),
+                        "last_candle": iso(lag.last_ms) if lag.last_ms else "-",
+                        "expected_candle": iso(lag.expected_ms),
                     },
                 )
             )
