@@ -7,6 +7,7 @@ concurrency pool limit equal to the connector's `pool_size`, so `dagster dev`, t
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -39,16 +40,21 @@ def project_instance(config: LoadedConfig) -> DagsterInstance:
     """The persistent instance, initialized if needed, with pools matching the config."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
-    instance = DagsterInstance.get()
-    sync_pools(instance, config)
+    # Several `marketdata` processes may start on a new home at once: Dagster's SQLite schema
+    # migration and pool creation are not safe to race, so one process at a time sets them up.
+    with (home / ".marketdata-init.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        settings = home / "dagster.yaml"
+        if not settings.exists():
+            settings.write_text(DAGSTER_YAML)
+        instance = DagsterInstance.get()
+        sync_pools(instance, config)
     return instance
 
 
 def sync_pools(instance: DagsterInstance, config: LoadedConfig) -> None:
     storage = instance.event_log_storage
     for connector in config.connectors:
-        storage.set_concurrency_slots(connector.id, connector.pool_size)
+        if storage.get_concurrency_info(connector.id).slot_count != connector.pool_size:
+            storage.set_concurrency_slots(connector.id, connector.pool_size)
