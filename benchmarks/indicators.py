@@ -17,7 +17,7 @@ import polars as pl
 import talib
 from common import best_time
 
-from marketdata_pipeline.indicators import INDICATOR_COLUMNS, compute_indicators
+from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS, compute_indicators
 
 
 def make_candles(rows: int, seed: int) -> pl.DataFrame:

@@ -24,8 +24,8 @@ import polars as pl
 from common import best_time
 from polars.testing import assert_frame_equal
 
-from marketdata_pipeline.market_data import MarketData
-from marketdata_pipeline.store import CANDLE_SCHEMA
+from marketdata_pipeline.access.market_data import MarketData
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA
 from marketdata_pipeline.timeframes import MINUTE_MS, to_ms
 
 YEAR = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))

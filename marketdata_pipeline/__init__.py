@@ -12,7 +12,7 @@ def __getattr__(name: str):
     """`from marketdata_pipeline import MarketData`, imported lazily: the simulator and the CLI
     should not pay for the whole pipeline when they do not use it."""
     if name == "MarketData":
-        from .market_data import MarketData
+        from .access.market_data import MarketData
 
         return MarketData
     raise AttributeError(name)

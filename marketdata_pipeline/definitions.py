@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .candles import IO_MANAGER_KEY, STORE_KEY, candle_asset, exchange_resource_key
+from .analytics.market_summary import market_summary_asset
+from .automation.schedules import build_schedules
+from .automation.sensors import automation_sensor, freshness_sensor
+from .candles.assets import candle_asset
 from .config import LoadedConfig, load_config
-from .exchange import ExchangeResource
-from .indicator_assets import indicator_asset
-from .io_manager import ArcticIOManager
-from .market_summary import market_summary_asset
-from .schedules import build_schedules
-from .sensors import freshness_sensor
-from .store import CandleStore
-
-
-def candle_store(config: LoadedConfig) -> CandleStore:
-    return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
+from .exchange.resource import exchange_resources
+from .indicators.assets import indicator_asset
+from .storage.io_manager import IO_MANAGER_KEY, ArcticIOManager
+from .storage.store import STORE_KEY, store_for
 
 
 def build_definitions(config: LoadedConfig) -> dg.Definitions:
-    data = config.data_dir
-    store = candle_store(config)
+    store = store_for(config)
     resources = {
         STORE_KEY: store,
         IO_MANAGER_KEY: ArcticIOManager(store=store),
-        **{
-            exchange_resource_key(c.id): ExchangeResource(
-                connector=c.model_dump(mode="json"), budget_path=str(data / "budgets.sqlite")
-            )
-            for c in config.connectors
-        },
+        **exchange_resources(config),
     }
     model = config.model
     assets = [
@@ -47,18 +37,6 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
         resources=resources,
         schedules=build_schedules(config),
         sensors=[freshness_sensor(config), automation_sensor(config)],
-    )
-
-
-def automation_sensor(config: LoadedConfig) -> dg.AutomationConditionSensorDefinition:
-    """Evaluates the indicators' "follow candles" condition; Dagster's default one starts off."""
-    running = config.model.automation.running
-    return dg.AutomationConditionSensorDefinition(
-        "follow_candles",
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if running
-        else dg.DefaultSensorStatus.STOPPED,
     )
 
 

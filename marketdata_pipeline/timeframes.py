@@ -11,6 +11,7 @@ HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 # 1970-01-01 was a Thursday; weekly candles open on Monday 00:00 UTC (Binance, OKX, Bybit).
 WEEK_ORIGIN_MS = 4 * DAY_MS
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -109,3 +110,8 @@ def to_ms(when: datetime) -> int:
 
 def from_ms(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+
+
+def iso(ts_ms: int) -> str:
+    """UTC ISO 8601, exact to the millisecond (no float rounding)."""
+    return (_EPOCH + timedelta(milliseconds=int(ts_ms))).isoformat()

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from dagster import DagsterInstance
 
+from marketdata_pipeline.cli.backfill import failure_message, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
-from marketdata_pipeline.instance import DAGSTER_YAML
+from marketdata_pipeline.ops.instance import DAGSTER_YAML
 from marketdata_pipeline.simulator import Simulator, ccxt_config
-from marketdata_pipeline.sync import failure_message, materialize_range
 from marketdata_pipeline.timeframes import to_ms
 
 TODAY = datetime.now(UTC).date()

@@ -1,0 +1,1 @@
+"""Analyst access: the Python API, DuckDB SQL and its planner, the HTTP API, charts."""

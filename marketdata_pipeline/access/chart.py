@@ -1,0 +1,143 @@
+"""Price, RSI and MACD charts of a series as PNG or self-contained HTML (matplotlib's Agg).
+
+Figures are built with `matplotlib.figure.Figure`, never pyplot, so no global backend or
+figure registry is touched and charts can be drawn from any thread (API, Dagster step).
+Pillow, which matplotlib requires, shrinks the preview to a palette PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from PIL import Image
+
+from ..storage.schema import INDICATOR_COLUMNS
+
+FORMATS = (".png", ".html")
+# Up to this many candles get bodies and wicks; more (or a preview) would be a smear, so the
+# close is drawn as a line instead.
+CANDLESTICK_LIMIT = 400
+PREVIEW_CANDLES = 300
+PREVIEW_COLOURS = 32
+UP, DOWN = "#26a69a", "#ef5350"
+
+
+def render_chart(candles: pl.DataFrame, indicators: pl.DataFrame, title: str, path: Path) -> None:
+    """Write the chart to `path`, a .png or a .html with the image inline (no external assets)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"unsupported chart format {path.suffix!r}; use .png or .html")
+    image = _png(_figure(candles, indicators, title, (12, 8)), dpi=110)
+    if suffix == ".png":
+        path.write_bytes(image)
+    else:
+        path.write_text(_html(image, title))
+
+
+def preview_png(candles: pl.DataFrame, indicators: pl.DataFrame, title: str) -> bytes:
+    """A small PNG of the last PREVIEW_CANDLES candles, light enough for run metadata."""
+    recent = candles.sort("open_time").tail(PREVIEW_CANDLES)
+    image = Image.open(
+        io.BytesIO(_png(_figure(recent, indicators, title, (6, 4), small=True), dpi=60))
+    )
+    buffer = io.BytesIO()
+    # A 32-colour palette keeps the lines legible at a quarter of the RGBA file's size.
+    image.convert("RGB").quantize(PREVIEW_COLOURS).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def preview_markdown(candles: pl.DataFrame, indicators: pl.DataFrame, title: str) -> str:
+    """The preview as Markdown with a data URI, for Dagster's MetadataValue.md."""
+    data = base64.b64encode(preview_png(candles, indicators, title)).decode("ascii")
+    alt = title.replace("[", "(").replace("]", ")")
+    return f"![{alt}](data:image/png;base64,{data})"
+
+
+def _figure(
+    candles: pl.DataFrame, indicators: pl.DataFrame, title: str, size, small: bool = False
+) -> Figure:
+    if candles.is_empty():
+        raise ValueError(f"no candles to chart for {title}")
+    frame = _joined(candles, indicators)
+    x = frame["open_time"].dt.replace_time_zone(None).to_numpy()
+    col = {c: frame[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in frame.columns[1:]}
+    fig = Figure(figsize=size, layout="constrained")
+    price, rsi, macd = fig.subplots(3, 1, sharex=True, height_ratios=(3, 1, 1))
+    fig.suptitle(title, fontsize=9 if small else 12)
+    _price(price, x, col, candlesticks=not small and frame.height <= CANDLESTICK_LIMIT)
+    rsi.plot(x, col["rsi14"], color="#7e57c2", lw=1, label="RSI 14")
+    if not small:
+        rsi.plot(x, col["rsi6"], color="#ffa726", lw=0.6, label="RSI 6")
+        rsi.plot(x, col["rsi24"], color="#8d6e63", lw=0.6, label="RSI 24")
+    for level in (30, 70):
+        rsi.axhline(level, color="grey", lw=0.6, ls="--")
+    rsi.set_ylim(0, 100)
+    hist = col["macd_hist"]
+    macd.bar(x, hist, width=_width(x), color=np.where(hist >= 0, UP, DOWN), alpha=0.6)
+    macd.plot(x, col["macd"], color="#1e88e5", lw=1, label="MACD")
+    macd.plot(x, col["macd_signal"], color="#fb8c00", lw=1, label="signal")
+    locator = AutoDateLocator()
+    macd.xaxis.set_major_locator(locator)
+    macd.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in (price, rsi, macd):
+        ax.grid(alpha=0.2)
+        ax.tick_params(labelsize=6 if small else 8)
+        if not small:
+            ax.legend(loc="upper left", fontsize=7)
+    return fig
+
+
+def _price(ax, x: np.ndarray, col: dict[str, np.ndarray], candlesticks: bool) -> None:
+    """Candlesticks (wick line, body bar) when they stay legible, else the close line."""
+    if candlesticks:
+        colors = np.where(col["close"] >= col["open"], UP, DOWN)
+        ax.vlines(x, col["low"], col["high"], colors=colors, lw=0.6)
+        body = col["close"] - col["open"]
+        ax.bar(x, np.where(body == 0, 1e-9, body), _width(x) * 0.7, col["open"], color=colors)
+    else:
+        ax.plot(x, col["close"], color="#455a64", lw=0.8, label="close")
+    ax.plot(x, col["ema12"], color="#1e88e5", lw=0.9, label="EMA 12")
+    ax.plot(x, col["ema26"], color="#fb8c00", lw=0.9, label="EMA 26")
+
+
+def _joined(candles: pl.DataFrame, indicators: pl.DataFrame) -> pl.DataFrame:
+    """Candles with their indicator values (null where none are stored)."""
+    prices = candles.select("open_time", "open", "high", "low", "close").sort("open_time")
+    if indicators.is_empty() or "open_time" not in indicators.columns:
+        return prices.with_columns(pl.lit(None, pl.Float64).alias(c) for c in INDICATOR_COLUMNS)
+    return prices.join(
+        indicators.select("open_time", *INDICATOR_COLUMNS), on="open_time", how="left"
+    )
+
+
+def _width(x: np.ndarray) -> float:
+    """One candle's width in matplotlib date units (days)."""
+    if len(x) < 2:
+        return 1 / 1440
+    step = np.median(np.diff(x)).astype("timedelta64[ms]").astype(np.int64)
+    return float(step) / 86_400_000
+
+
+def _png(fig: Figure, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _html(image: bytes, title: str) -> str:
+    data = base64.b64encode(image).decode("ascii")
+    name = html.escape(title)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{name}</title></head>\n"
+        f'<body style="margin:0;background:#fff"><img alt="{name}" style="max-width:100%"'
+        f' src="data:image/png;base64,{data}"></body></html>\n'
+    )

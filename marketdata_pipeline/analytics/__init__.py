@@ -1,0 +1,1 @@
+"""Downstream analytics over stored series (market_summary)."""

@@ -1,0 +1,1 @@
+"""Keeping series current: partitions, run requests, schedules, sensors and freshness."""

@@ -1,0 +1,20 @@
+"""Asset keys of a series: `[<exchange>, <market_slug>, <data>_<timeframe>]`, shared by every
+data type, so schedules, sensors and the CLI name assets without importing their factories."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+from ..config import Series
+
+
+def series_key(series: Series, data: str) -> AssetKey:
+    return AssetKey([series.exchange, series.market_slug, f"{data}_{series.timeframe.name}"])
+
+
+def candles_key(series: Series) -> AssetKey:
+    return series_key(series, "candles")
+
+
+def indicators_key(series: Series) -> AssetKey:
+    return series_key(series, "indicators")

@@ -1,0 +1,41 @@
+"""Run requests for one series, tagged so that runs of one series never overlap."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, DagsterInstance, RunRequest, RunsFilter
+from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from ..config import Series
+from .keys import candles_key, indicators_key
+
+SERIES_TAG = "marketdata/series"
+# Schedules and sensors target the implicit asset job: it is the one job that may hold assets
+# with different partitions (every series has its own start).
+ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
+
+
+def series_run(series: Series, first: str, last: str) -> tuple[list[AssetKey], dict[str, str]]:
+    """Candles and indicators of partitions first..last in one run (a single-run backfill):
+    the asset selection and the tags of that run."""
+    tags = {
+        SERIES_TAG: series.name,
+        ASSET_PARTITION_RANGE_START_TAG: first,
+        ASSET_PARTITION_RANGE_END_TAG: last,
+    }
+    return [candles_key(series), indicators_key(series)], tags
+
+
+def series_request(series: Series, first: str, last: str, run_key: str) -> RunRequest:
+    selection, tags = series_run(series, first, last)
+    return RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
+
+
+def busy_series(instance: DagsterInstance) -> set[str]:
+    """Series with a run queued or in progress: a new request would overlap it."""
+    records = instance.get_run_records(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
+    return {r.dagster_run.tags[SERIES_TAG] for r in records if SERIES_TAG in r.dagster_run.tags}

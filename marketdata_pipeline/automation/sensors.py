@@ -1,0 +1,85 @@
+"""The freshness sensor: measures every series' lag on its data and requests the catch-up."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetObservation,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from ..config import LoadedConfig, Series
+from ..storage.store import STORE_KEY, CandleStore
+from ..timeframes import iso, now_ms
+from .freshness import Lag, lag_of
+from .keys import candles_key
+from .partitions import partitions_for
+from .runs import ASSET_JOB, busy_series, series_request
+
+
+def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
+    """Partition keys from the one after the newest stored candle to the newest closed one."""
+    definition = partitions_for(series)
+    first = lag.last_ms + series.timeframe.ms if lag.last_ms is not None else series.start_ms
+    return (
+        definition.get_partition_key_for_timestamp(first / 1000),
+        definition.get_partition_key_for_timestamp(lag.expected_ms / 1000),
+    )
+
+
+def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
+    """Every series' lag as an observation (plotted in the UI); stale ones get a catch-up run."""
+    series_list = config.series
+    tolerance = config.model.freshness
+    running = config.model.automation.running
+
+    @sensor(
+        name="candle_freshness",
+        job_name=ASSET_JOB,
+        minimum_interval_seconds=60,
+        required_resource_keys={STORE_KEY},
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description="Compares each series' newest stored candle with the last closed one and "
+        "requests runs for exactly the partitions a stale series is missing.",
+    )
+    def candle_freshness(context: SensorEvaluationContext) -> SensorResult:
+        store: CandleStore = getattr(context.resources, STORE_KEY)
+        now = now_ms()
+        busy = busy_series(context.instance)
+        requests, observations = [], []
+        for series in series_list:
+            lag = lag_of(series, store.summary(series).last_ms, now, tolerance)
+            observations.append(
+                AssetObservation(
+                    asset_key=candles_key(series),
+                    metadata={
+                        "lag_seconds": lag.lag_seconds,
+                        "stale": lag.stale,
+                        "last_candle": iso(lag.last_ms) if lag.last_ms else "-",
+                        "expected_candle": iso(lag.expected_ms),
+                    },
+                )
+            )
+            if lag.stale and series.name not in busy:
+                first, last = missing_partitions(series, lag)
+                # Keyed on progress: a catch-up that fetched nothing is not requested again.
+                run_key = f"catch-up {series.name} after {lag.last_ms} until {last}"
+                requests.append(series_request(series, first, last, run_key))
+        return SensorResult(run_requests=requests, asset_events=observations)
+
+    return candle_freshness
+
+
+def automation_sensor(config: LoadedConfig) -> AutomationConditionSensorDefinition:
+    """Evaluates the indicators' "follow candles" condition; Dagster's default one starts off."""
+    running = config.model.automation.running
+    return AutomationConditionSensorDefinition(
+        "follow_candles",
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+    )

@@ -1,0 +1,1 @@
+"""Candles: the partitioned candle assets, delta ingest, validation rules and checks."""

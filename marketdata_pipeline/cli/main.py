@@ -1,0 +1,33 @@
+"""The `marketdata` command line: simulate, sync, candles, series, status, sql, serve, chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import CONFIG_ENV
+from .read import candles, series
+from .serve import chart, serve
+from .simulate import simulate
+from .sql import sql
+from .status import status
+from .sync import sync
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    help=f"YAML config (default: ./marketdata.yaml, or ${CONFIG_ENV}).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """Collect crypto market data through ccxt into ArcticDB, orchestrated by Dagster."""
+    ctx.obj = config_file
+
+
+for command in (simulate, sync, candles, series, status, sql, serve, chart):
+    main.add_command(command)

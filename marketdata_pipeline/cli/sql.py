@@ -1,0 +1,35 @@
+"""`marketdata sql`: one DuckDB query over every stored series, printed or saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..access.duck import SqlError
+from ..access.sql import run_sql
+from .support import UserError, config_of, emit, output_options, store_of, user_errors
+
+
+@click.command()
+@click.argument("query")
+@output_options(["table", "csv", "json", "parquet"])
+@click.pass_context
+@user_errors
+def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
+    """Run QUERY over the tables `candles` and `indicators` of every stored series.
+
+    Both have the columns exchange, symbol, timeframe and open_time (UTC); filtering on them
+    reads only the matching series and time range, e.g.
+
+    marketdata sql "SELECT date_trunc('day', open_time) AS day, max(high) FROM candles
+    WHERE symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '2024-01-01'
+    AND open_time < '2024-02-01' GROUP BY day ORDER BY day"
+    """
+
+    config = config_of(ctx)
+    try:
+        frame = run_sql(store_of(config), config.series, query).frame
+    except SqlError as e:  # sql.py stays free of the CLI; user_errors reports UserError
+        raise UserError(str(e)) from None
+    emit(frame, fmt, output)

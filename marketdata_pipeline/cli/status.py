@@ -1,0 +1,29 @@
+"""`marketdata status`: connectors, pools and every series' freshness; exit 1 when stale."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..timeframes import now_ms
+from .support import config_of, table, user_errors
+
+
+@click.command()
+@click.pass_context
+@user_errors
+def status(ctx: click.Context) -> None:
+    """Connectors' budgets and pools, then every series' freshness; exits 1 if any is stale."""
+    from ..ops.instance import project_instance
+    from ..ops.status import connector_rows, series_rows
+
+    config = config_of(ctx)
+    instance = project_instance(config)
+    click.echo(table(connector_rows(config, instance)))
+    rows = series_rows(config, instance, now_ms())
+    click.echo("\n" + table(rows))
+    stale = [r["series"] for r in rows if r["state"] == "stale"]
+    if stale:
+        click.echo(f"stale: {', '.join(stale)}", err=True)
+        sys.exit(1)

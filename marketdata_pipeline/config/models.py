@@ -1,0 +1,169 @@
+"""The YAML config's pydantic models: every field, its default and its one-line error."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import ccxt
+from dagster._utils.schedules import is_valid_cron_schedule
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..timeframes import get_timeframe
+from .series import market_slug
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(_Model):
+    """Request budget of one connector: `weight` units per `period_seconds`, shared by all workers."""
+
+    weight: int = Field(6000, gt=0)
+    period_seconds: float = Field(60.0, gt=0)
+    ohlcv_weight: int = Field(2, gt=0)
+    markets_weight: int = Field(20, gt=0)
+
+    @model_validator(mode="after")
+    def _requests_fit(self) -> RateLimit:
+        heaviest = max(self.ohlcv_weight, self.markets_weight)
+        if heaviest > self.weight:
+            raise ValueError(
+                f"weight {self.weight} is below one request's weight ({heaviest}); raise it"
+            )
+        return self
+
+
+class Quality(_Model):
+    """How asset checks judge what exchanges serve."""
+
+    error_share: float = Field(0.01, ge=0, le=1, description="bad-row share that fails a check")
+    jump_multiple: float = Field(10.0, gt=0, description="price jump in recent volatilities")
+    volatility_window: int = Field(60, ge=2)
+
+
+class Freshness(_Model):
+    """When a series counts as stale: more than `candles` closed candles plus `grace_seconds` behind."""
+
+    candles: int = Field(2, ge=0)
+    grace_seconds: int = Field(120, ge=0)
+
+
+class Automation(_Model):
+    running: bool = Field(True, description="schedules and the freshness sensor start running")
+
+
+class Market(_Model):
+    symbol: str
+    timeframes: list[str] = Field(min_length=1)
+    start: date
+    schedule: str | None = Field(None, description="cron replacing the timeframe's cadence")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_cron_schedule(value):
+            raise ValueError(f"schedule {value!r} is not a cron expression such as '*/5 * * * *'")
+        return value
+
+    @field_validator("symbol")
+    @classmethod
+    def _unified_symbol(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?", value):
+            raise ValueError(f"symbol {value!r} is not a ccxt unified symbol such as 'BTC/USDT'")
+        return value
+
+    @field_validator("timeframes")
+    @classmethod
+    def _known_timeframes(cls, value: list[str]) -> list[str]:
+        for name in value:
+            get_timeframe(name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"timeframes {value} list one timeframe twice")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > datetime.now(UTC).date():
+            raise ValueError(f"start {value} is in the future; use a past date (YYYY-MM-DD)")
+        return value
+
+
+class Connector(_Model):
+    """One public connector per ccxt exchange id."""
+
+    id: str
+    enabled: bool = True
+    ccxt: dict[str, Any] = Field(default_factory=dict)
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="ccxt credential field -> name of the environment variable holding it",
+    )
+    rate_limit: RateLimit = RateLimit()
+    pool_size: int = Field(4, gt=0)
+    page_size: int = Field(1000, gt=0)
+    page_concurrency: int = Field(8, gt=0)
+    pages_per_write: int = Field(16, gt=0, description="resume granularity of a long backfill")
+    max_retries: int = Field(5, ge=0)
+    settle_seconds: int = Field(
+        5, ge=0, description="wait after a candle's close before storing it"
+    )
+    markets: list[Market] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _known_exchange(cls, value: str) -> str:
+        if value not in ccxt.exchanges:
+            raise ValueError(
+                f"unknown exchange id {value!r}; use a ccxt exchange id such as binance, okx, bybit"
+            )
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for field, env in value.items():
+            if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env):
+                raise ValueError(
+                    f"credentials.{field} must name an environment variable (e.g. BINANCE_API_KEY),"
+                    " never hold the secret itself"
+                )
+        return value
+
+
+class MarketDataConfig(_Model):
+    storage: str | None = None
+    exchanges: list[Connector] = Field(default_factory=list)
+    quality: Quality = Quality()
+    freshness: Freshness = Freshness()
+    automation: Automation = Automation()
+
+    @model_validator(mode="after")
+    def _one_connector_per_exchange(self) -> MarketDataConfig:
+        seen: set[str] = set()
+        for connector in self.exchanges:
+            if connector.id in seen:
+                raise ValueError(
+                    f"exchange {connector.id!r} is configured twice; merge its markets"
+                )
+            seen.add(connector.id)
+        return self
+
+    @model_validator(mode="after")
+    def _one_series_each(self) -> MarketDataConfig:
+        """Two entries naming one series would share its asset key and its ArcticDB symbol."""
+        seen: set[tuple[str, str, str]] = set()
+        for connector in self.exchanges:
+            for market in connector.markets:
+                for tf in market.timeframes:
+                    key = (connector.id, market_slug(market.symbol), tf)
+                    if key in seen:
+                        raise ValueError(
+                            f"{connector.id} {market.symbol} {tf} is configured twice; list each"
+                            " symbol once per exchange"
+                        )
+                    seen.add(key)
+        return self

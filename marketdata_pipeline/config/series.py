@@ -1,0 +1,39 @@
+"""A series: what one stored candle series is, independent of where the config came from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from ..timeframes import Timeframe
+
+
+@dataclass(frozen=True)
+class Series:
+    """One stored candle series: (exchange, symbol, timeframe) from its start date."""
+
+    exchange: str
+    symbol: str
+    timeframe: Timeframe
+    start: date
+    schedule: str | None = None
+
+    @property
+    def market_slug(self) -> str:
+        return market_slug(self.symbol)
+
+    @property
+    def name(self) -> str:
+        return f"{self.exchange}/{self.market_slug}/{self.timeframe.name}"
+
+    @property
+    def start_ms(self) -> int:
+        return int(
+            datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()
+            * 1000
+        )
+
+
+def market_slug(symbol: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", symbol.lower()).strip("_")

@@ -1,0 +1,1 @@
+"""The ccxt boundary: REST client (paging, cleaning, retries), errors, the request budget."""

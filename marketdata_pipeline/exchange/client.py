@@ -1,0 +1,205 @@
+"""The ccxt boundary: paged, concurrent, retried OHLCV fetching under the shared budget.
+
+Nothing is ever skipped: a page either arrives clean or the fetch fails (see `errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from dataclasses import dataclass
+
+import ccxt
+import ccxt.async_support as ccxt_async
+import polars as pl
+
+from ..config import Connector, Series
+from ..timeframes import from_ms
+from .budget import RequestBudget
+from .errors import PERMANENT, TEMPORARY, THROTTLED, FetchError, MalformedPage, one_line
+from .pages import as_candles, clean_page, number
+from .quirks import RAW_EXTRAS
+
+
+@dataclass
+class FetchStats:
+    requests: int = 0
+    weight: int = 0
+    retries: int = 0
+    seconds_waited: float = 0.0
+    seconds_backing_off: float = 0.0
+
+
+class ExchangeClient:
+    """One async ccxt exchange for one step, sharing its connector's request budget."""
+
+    def __init__(self, connector: Connector, budget: RequestBudget, backoff_base: float = 0.5):
+        self.connector = connector
+        self.budget = budget
+        self.backoff_base = backoff_base
+        self.stats = FetchStats()
+        self._exchange: ccxt_async.Exchange | None = None
+
+    async def __aenter__(self) -> ExchangeClient:
+        options = {"enableRateLimit": False, **self.connector.ccxt}
+        for field_name, env in self.connector.credentials.items():
+            if env not in os.environ:
+                raise FetchError(
+                    f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
+                )
+            options[field_name] = os.environ[env]
+        self._exchange = getattr(ccxt_async, self.connector.id)(options)
+        if self.connector.id in RAW_EXTRAS:
+            self._keep_raw_extras(*RAW_EXTRAS[self.connector.id])
+        try:
+            await self._call(
+                "load markets",
+                self._load_markets,
+                weight=self.connector.rate_limit.markets_weight,
+            )
+        except BaseException:
+            await self._exchange.close()  # `async with` skips __aexit__ when __aenter__ fails
+            raise
+        return self
+
+    async def _load_markets(self) -> None:
+        """ccxt loads zero markets from a malformed body; that is a bad answer, not a delisting."""
+        if not await self._exchange.load_markets(reload=True):
+            raise MalformedPage("the exchange answered with no markets")
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._exchange is not None:
+            await self._exchange.close()
+
+    @property
+    def page_size(self) -> int:
+        spot = (self._exchange.features or {}).get("spot") or {}
+        limit = (spot.get("fetchOHLCV") or {}).get("limit")
+        return min(self.connector.page_size, limit or self.connector.page_size)
+
+    def check_market(self, series: Series) -> None:
+        exchange = self._exchange
+        if series.symbol not in exchange.markets:
+            raise FetchError(
+                f"{exchange.id} does not list symbol {series.symbol!r}; fix markets[].symbol in the"
+                " config (ccxt unified form, e.g. BTC/USDT)"
+            )
+        if exchange.timeframes and series.timeframe.name not in exchange.timeframes:
+            raise FetchError(
+                f"{exchange.id} has no {series.timeframe.name} candles; it offers"
+                f" {', '.join(exchange.timeframes)}"
+            )
+
+    async def fetch_range(self, series: Series, start_ms: int, end_ms: int) -> pl.DataFrame:
+        """Every candle the exchange has with start <= open_time < end, sorted and unique."""
+        span = self.page_size * series.timeframe.ms
+        bounds = [(lo, min(lo + span, end_ms)) for lo in range(start_ms, end_ms, span)]
+        gate = asyncio.Semaphore(self.connector.page_concurrency)
+
+        async def one(lo: int, hi: int) -> list[pl.DataFrame]:
+            async with gate:
+                return await self._fetch_span(series, lo, hi)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(lo, hi)) for lo, hi in bounds]
+        except* FetchError as failures:
+            raise failures.exceptions[0] from None
+        return as_candles([page for task in tasks for page in task.result()])
+
+    async def _fetch_span(self, series: Series, lo: int, hi: int) -> list[pl.DataFrame]:
+        """Page through [lo, hi) from the last good candle until the span is covered."""
+        pages: list[pl.DataFrame] = []
+        cursor = lo
+        while cursor < hi:
+            page = await self._call(
+                _describe_range(series, cursor, hi),
+                self._page,
+                series,
+                cursor,
+                hi,
+                weight=self.connector.rate_limit.ohlcv_weight,
+            )
+            if page.is_empty():
+                break
+            pages.append(page)
+            cursor = page["open_time"][-1] + series.timeframe.ms
+        return pages
+
+    async def _page(self, series: Series, cursor: int, hi: int) -> pl.DataFrame:
+        """Clean candles of [cursor, hi); empty only when the exchange proves the range has none."""
+        raw = await self._fetch(series, cursor, self.page_size, hi - 1)
+        page, beyond = clean_page(raw, cursor, hi)
+        if page.height or beyond:
+            return page
+        if raw:
+            raise MalformedPage(f"a page of {len(raw)} candles all before {from_ms(cursor)}")
+        await self._acquire(self.connector.rate_limit.ohlcv_weight)
+        probe, _ = clean_page(await self._fetch(series, cursor, 1, None), cursor, 2**62)
+        if probe.height and probe["open_time"][0] >= hi:
+            return page  # an honest gap up to hi, e.g. exchange maintenance
+        if probe.is_empty() and self._exchange.markets[series.symbol].get("active") is False:
+            return page  # a delisted market has no candles after its last one
+        raise MalformedPage(f"an empty page for {_describe_range(series, cursor, hi)}")
+
+    async def _fetch(self, series: Series, since: int, limit: int, until: int | None) -> list:
+        params = {"until": until} if until is not None else {}
+        return await self._exchange.fetch_ohlcv(
+            series.symbol, series.timeframe.name, since=since, limit=limit, params=params
+        )
+
+    async def _call(self, what: str, fn, *args, weight: int):
+        """Run one request under the budget, retrying temporary failures with backoff."""
+        attempts = self.connector.max_retries + 1
+        for attempt in range(attempts):
+            await self._acquire(weight)
+            try:
+                return await fn(*args)
+            except PERMANENT as e:
+                raise FetchError(f"{self.connector.id} {what}: {one_line(e)}") from None
+            except (*TEMPORARY, MalformedPage) as e:
+                if attempt + 1 == attempts:
+                    raise FetchError(
+                        f"{self.connector.id} {what}: gave up after {attempts} attempts: "
+                        f"{type(e).__name__}: {one_line(e)}"
+                    ) from None
+                self.stats.retries += 1
+                backoff = self.backoff_base * 2**attempt * (0.5 + random.random())
+                if isinstance(e, THROTTLED):
+                    # Every process of this connector holds off, not just this request.
+                    self.budget.pause(max(self._retry_after() or 0.0, backoff))
+                else:
+                    self.stats.seconds_backing_off += backoff
+                    await asyncio.sleep(backoff)
+            except ccxt.BaseError as e:  # anything else ccxt raises: unknown, so not retried
+                raise FetchError(
+                    f"{self.connector.id} {what}: {type(e).__name__}: {one_line(e)}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    async def _acquire(self, weight: int) -> None:
+        self.stats.seconds_waited += await self.budget.acquire(weight)
+        self.stats.requests += 1
+        self.stats.weight += weight
+
+    def _retry_after(self) -> float | None:
+        """ccxt does not read Retry-After itself: take it from the last response's headers."""
+        headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
+        value = str(headers.get("retry-after", "")).strip()
+        return float(value) if value.isdigit() else None
+
+    def _keep_raw_extras(self, quote_index: int, trades_index: int) -> None:
+        parse = self._exchange.parse_ohlcv
+
+        def parse_with_extras(raw, market=None):
+            row = parse(raw, market)
+            if isinstance(raw, list) and len(raw) > trades_index:
+                row += [number(raw[quote_index]), number(raw[trades_index])]
+            return row
+
+        self._exchange.parse_ohlcv = parse_with_extras
+
+
+def _describe_range(series: Series, lo: int, hi: int) -> str:
+    return f"{series.name} [{from_ms(lo):%Y-%m-%d %H:%M}, {from_ms(hi):%Y-%m-%d %H:%M})"

@@ -1,0 +1,49 @@
+"""The Dagster resource of one connector: its settings and its shared request budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import ConfigurableResource
+
+from ..config import Connector, LoadedConfig
+from .budget import RequestBudget
+from .client import ExchangeClient
+
+
+def exchange_resource_key(exchange: str) -> str:
+    return f"exchange_{exchange}"
+
+
+def budget_path(config: LoadedConfig):
+    """One SQLite file holds every connector's budget, beside the project's data."""
+    return config.data_dir / "budgets.sqlite"
+
+
+class ExchangeResource(ConfigurableResource):
+    """The ccxt client of one connector; its budget file is shared by every step and run."""
+
+    connector: dict[str, Any]
+    budget_path: str
+
+    @property
+    def settings(self) -> Connector:
+        return Connector.model_validate(self.connector)
+
+    def budget(self) -> RequestBudget:
+        limit = self.settings.rate_limit
+        return RequestBudget(self.budget_path, self.settings.id, limit.weight, limit.period_seconds)
+
+    def client(self) -> ExchangeClient:
+        return ExchangeClient(self.settings, self.budget())
+
+
+def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:
+    """One resource per enabled connector, under its resource key."""
+    path = str(budget_path(config))
+    return {
+        exchange_resource_key(c.id): ExchangeResource(
+            connector=c.model_dump(mode="json"), budget_path=path
+        )
+        for c in config.connectors
+    }

@@ -1,0 +1,1 @@
+"""Indicators: TA-Lib-exact polars formulas and the assets that keep them beside candles."""

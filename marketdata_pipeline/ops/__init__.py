@@ -1,0 +1,1 @@
+"""Operations: the project's Dagster instance and its health (status)."""

@@ -1,0 +1,60 @@
+"""The project's Dagster instance: `DAGSTER_HOME`, else `.dagster_home` in the working directory.
+
+The CLI initializes an empty or missing home with a `dagster.yaml` and keeps each exchange's
+concurrency pool limit equal to the connector's `pool_size`, so `dagster dev`, the daemon and
+`marketdata sync` all share one view of runs and pools.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from ..config import LoadedConfig
+
+DAGSTER_YAML = """\
+# Written by `marketdata`; pool limits are kept in sync with the connectors' pool_size.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 8
+    tag_concurrency_limits:  # runs of one series queue behind each other, never overlap
+      - key: marketdata/series
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+  pools:
+    granularity: op
+"""
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
+
+
+def project_instance(config: LoadedConfig) -> DagsterInstance:
+    """The persistent instance, initialized if needed, with pools matching the config."""
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    # Several `marketdata` processes may start on a new home at once: Dagster's SQLite schema
+    # migration and pool creation are not safe to race, so one process at a time sets them up.
+    with (home / ".marketdata-init.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        settings = home / "dagster.yaml"
+        if not settings.exists():
+            settings.write_text(DAGSTER_YAML)
+        instance = DagsterInstance.get()
+        sync_pools(instance, config)
+    return instance
+
+
+def sync_pools(instance: DagsterInstance, config: LoadedConfig) -> None:
+    storage = instance.event_log_storage
+    for connector in config.connectors:
+        if storage.get_concurrency_info(connector.id).slot_count != connector.pool_size:
+            storage.set_concurrency_slots(connector.id, connector.pool_size)

@@ -1,0 +1,1 @@
+"""Data-quality rules over polars frames and the check results built from them."""

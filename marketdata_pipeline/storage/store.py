@@ -1,0 +1,230 @@
+"""ArcticDB storage of candle series, with per-series write exclusion across processes.
+
+Naming scheme: one ArcticDB symbol per series, `<exchange>/<market_slug>/<timeframe>`
+(e.g. `binance/btc_usdt/1h`), in the library `candles`; derived data (indicators) lives in
+libraries of its own under the same symbol names. Rows are indexed by `open_time` (UTC).
+
+ArcticDB does not support concurrent writers to one symbol (a second writer silently wins), so
+every read-merge-write of a series holds an exclusive POSIX lock on a file named after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import arcticdb
+import pandas as pd
+import polars as pl
+from arcticdb import QueryBuilder
+from dagster import ConfigurableResource
+
+from ..config import LoadedConfig
+from .locks import series_lock
+from .schema import CANDLE_SCHEMA, CANDLES
+
+STORE_KEY = "candle_store"
+
+
+class Named(Protocol):
+    """Anything stored under a symbol name: a candle Series, or a `Symbol` for other data."""
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    rows: int
+
+    @property
+    def first_ms(self) -> int | None:
+        return None if self.first is None else self.first.value // 1_000_000
+
+    @property
+    def last_ms(self) -> int | None:
+        return None if self.last is None else self.last.value // 1_000_000
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows_written: int
+    rows_present: int
+    lock_wait_seconds: float
+
+
+@lru_cache(maxsize=8)
+def _arctic(uri: str) -> arcticdb.Arctic:
+    """One Arctic handle per process and URI: LMDB environments must not be opened twice."""
+    return arcticdb.Arctic(uri)
+
+
+def empty_candles() -> pl.DataFrame:
+    return pl.DataFrame(schema=CANDLE_SCHEMA)
+
+
+class CandleStore(ConfigurableResource):
+    """Candle series in ArcticDB (LMDB by default, any ArcticDB URI such as S3 works unchanged)."""
+
+    uri: str
+    lock_dir: str
+
+    def library(self, name: str = CANDLES) -> arcticdb.library.Library:
+        return _arctic(self.uri).get_library(name, create_if_missing=True)
+
+    def read(
+        self,
+        series: Named,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        library: str = CANDLES,
+    ) -> pl.DataFrame:
+        """Rows with start <= open_time < end as polars, `open_time` in ms precision.
+
+        Missing values come back as nulls (ArcticDB keeps them as NaN).
+        """
+        lib = self.library(library)
+        if not lib.has_symbol(series.name):
+            return empty_candles() if library == CANDLES else pl.DataFrame()
+        frame = lib.read(
+            series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
+        ).data
+        frame = frame.with_columns(  # the first column is the index: open_time, or a day
+            pl.col(frame.columns[0]).dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
+        )
+        if library == CANDLES:
+            frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
+        return frame
+
+    def read_page(
+        self,
+        series: Named,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        library: str = CANDLES,
+    ) -> tuple[pl.DataFrame, int | None]:
+        """Up to `limit` rows of [start, end), and the last one's open time when more follow.
+
+        The index of the next limit + 1 rows is read first, so a page costs the same anywhere in
+        a long series instead of reading the rest of the range.
+        """
+        lib = self.library(library)
+        if not lib.has_symbol(series.name):
+            return self.read(series, start_ms, end_ms, library), None
+        index = lib.read(
+            series.name,
+            date_range=_date_range(start_ms, end_ms),
+            columns=[],
+            query_builder=QueryBuilder().head(limit + 1),
+            output_format="polars",
+        ).data["open_time"]
+        stop_ms = int(index.dt.epoch("ms")[limit]) if index.len() > limit else end_ms
+        frame = self.read(series, start_ms, stop_ms, library).head(limit)
+        more = index.len() > limit and frame.height > 0
+        return frame, int(frame["open_time"].dt.epoch("ms")[-1]) if more else None
+
+    def open_times(self, series: Named, start_ms: int, end_ms: int) -> pl.Series:
+        """Stored open times in [start, end) as epoch ms, read from the index alone."""
+        lib = self.library()
+        if not lib.has_symbol(series.name):
+            return pl.Series("open_time", [], dtype=pl.Int64)
+        index = lib.read(
+            series.name,
+            date_range=_date_range(start_ms, end_ms),
+            columns=[],
+            output_format="polars",
+        ).data
+        return index["open_time"].dt.epoch("ms")
+
+    def summary(self, series: Named, library: str = CANDLES) -> SeriesSummary:
+        lib = self.library(library)
+        if not lib.has_symbol(series.name):
+            return SeriesSummary(None, None, 0)
+        description = lib.get_description(series.name)
+        first, last = description.date_range
+        return SeriesSummary(first, last, description.row_count)
+
+    def write(
+        self,
+        series: Named,
+        candles: pl.DataFrame,
+        start_ms: int,
+        end_ms: int,
+        library: str = CANDLES,
+    ) -> WriteResult:
+        """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
+
+        Idempotent: writing the same candles twice leaves the same data, and concurrent writers
+        of one series are serialized by the series lock, so none of their rows is lost.
+        """
+        waited = 0.0
+        if candles.is_empty():
+            return WriteResult(0, 0, waited)
+        with self.lock(series) as waited:
+            stored = self.read(series, start_ms, end_ms, library)
+            merged = (
+                pl.concat([stored, candles], how="diagonal_relaxed")
+                .unique("open_time", keep="first", maintain_order=True)
+                .sort("open_time")
+            )
+            written = merged.height - stored.height
+            if written:
+                first, last = merged["open_time"][0], merged["open_time"][-1]
+                self.library(library).update(
+                    series.name,
+                    _to_pandas(merged),
+                    upsert=True,
+                    date_range=(pd.Timestamp(first), pd.Timestamp(last)),
+                    prune_previous_versions=True,
+                )
+        return WriteResult(written, candles.height - written, waited)
+
+    def replace(
+        self, series: Named, frame: pl.DataFrame, start_ms: int, end_ms: int, library: str
+    ) -> None:
+        """Make [start, end) of a derived series exactly `frame`: recomputed values win."""
+        lib = self.library(library)
+        with self.lock(series):
+            if frame.is_empty():
+                if lib.has_symbol(series.name):
+                    lib.delete_data_in_range(series.name, _date_range(start_ms, end_ms))
+                return
+            lib.update(
+                series.name,
+                _to_pandas(frame),
+                upsert=True,
+                date_range=_date_range(start_ms, end_ms),
+                prune_previous_versions=True,
+            )
+
+    def lock(self, series: Named):
+        """The series' write exclusion (see `locks`); yields the seconds spent waiting."""
+        return series_lock(Path(self.lock_dir), series.name)
+
+
+def store_for(config: LoadedConfig) -> CandleStore:
+    """The project's store: its storage URI, with series locks beside its data."""
+    return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
+
+
+def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
+    """ArcticDB ranges include both ends; ours exclude the end, so stop one millisecond short."""
+    start = pd.Timestamp(start_ms, unit="ms", tz="UTC") if start_ms is not None else None
+    end = pd.Timestamp(end_ms - 1, unit="ms", tz="UTC") if end_ms is not None else None
+    return (start, end)
+
+
+def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    if "trades" in frame.columns:
+        frame = frame.with_columns(pl.col("trades").cast(pl.Float64))
+    return frame.to_pandas().set_index(frame.columns[0])

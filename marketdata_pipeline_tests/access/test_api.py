@@ -1,0 +1,206 @@
+"""The HTTP API against a real store filled through the pipeline, and `marketdata serve`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from marketdata_pipeline.access.api import MAX_LIMIT, create_app
+from marketdata_pipeline.config import load_config
+from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
+from marketdata_pipeline.storage.schema import INDICATORS
+
+from ..conftest import day_key, free_port, market, marketdata
+
+DAY2, DAY1 = day_key(2), day_key(1)
+BTC = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
+
+
+@pytest.fixture
+def filled(make_project):
+    """BTC/USDT kept current (yesterday and today); ETH/USDT stored for one old day only."""
+    project = make_project([market(), market("ETH/USDT")])
+    project.materialize(project.series(), day_key(1), day_key(0))
+    project.materialize(project.series("ETH/USDT"), DAY2)
+    return project
+
+
+@pytest.fixture
+def client(filled):
+    return TestClient(create_app(filled.config))
+
+
+def pages(client: TestClient, path: str, **params) -> list[dict]:
+    """Every page of a query, following `next` links."""
+    answers = [client.get(path, params=params).json()]
+    while answers[-1]["next"]:
+        answers.append(client.get(answers[-1]["next"]).json())
+    return answers
+
+
+def test_series_lists_every_configured_series_with_its_stored_range(client):
+    listed = {s["symbol"]: s for s in client.get("/series").json()}
+    eth = listed["ETH/USDT"]
+    assert (eth["first"], eth["last"]) == (f"{DAY2}T00:00:00Z", f"{DAY2}T23:59:00Z")
+    assert eth["rows"] == eth["indicator_rows"] == 1440
+    assert eth["series"] == "binance/eth_usdt/1m" and eth["timeframe"] == "1m"
+    assert listed["BTC/USDT"]["rows"] > 1440
+
+
+@pytest.mark.parametrize(("path", "library"), [("/candles", None), ("/indicators", INDICATORS)])
+def test_paging_returns_the_whole_range_once(client, filled, path, library):
+    query = {**BTC, "symbol": "btc/usdt", "start": DAY1, "end": day_key(0), "limit": 500}
+    answers = pages(client, path, **query)
+    assert [a["count"] for a in answers] == [500, 500, 440]
+    assert all(a["series"] == "binance/btc_usdt/1m" for a in answers)
+    assert answers[0]["next_after"] == f"{DAY1}T08:19:00Z" and answers[-1]["next_after"] is None
+    rows = [row for a in answers for row in a["rows"]]
+    times = [r["open_time"] for r in rows]
+    assert len(set(times)) == len(times) == 1440 and times == sorted(times)
+    series = filled.series()
+    stored = filled.store.read(series, library=library or "candles")
+    expected = stored.filter(pl.col("open_time").dt.date().cast(pl.String) == DAY1)
+    assert pl.DataFrame(rows).drop("open_time").equals(expected.drop("open_time"))
+
+
+def test_rows_carry_iso_times_and_every_column(client):
+    window = {**BTC, "start": f"{DAY2}T10:00", "end": f"{DAY2}T10:03"}
+    assert client.get("/candles", params=window).json()["count"] == 0  # BTC has no DAY2
+    window = {**window, "symbol": "ETH/USDT"}
+    candles = client.get("/candles", params=window).json()
+    assert [r["open_time"] for r in candles["rows"]] == [
+        f"{DAY2}T10:00:00Z",
+        f"{DAY2}T10:01:00Z",
+        f"{DAY2}T10:02:00Z",
+    ]
+    assert set(candles["rows"][0]) == {
+        "open_time",
+        *("open", "high", "low", "close", "volume", "quote_volume", "trades"),
+    }
+    assert candles["next"] is None
+    indicators = client.get("/indicators", params=window).json()["rows"]
+    assert set(indicators[0]) == {"open_time", *INDICATOR_COLUMNS}
+    assert all(isinstance(indicators[-1][c], float) for c in INDICATOR_COLUMNS)
+
+
+def test_pages_are_bounded_by_limit_and_after(client):
+    whole = client.get("/candles", params={**BTC, "limit": MAX_LIMIT}).json()
+    assert whole["count"] <= MAX_LIMIT and whole["next"] is None
+    default = client.get("/candles", params=BTC).json()
+    assert default["count"] == 1000 and default["next_after"] == default["rows"][-1]["open_time"]
+    after = client.get("/candles", params={**BTC, "limit": 2, "after": f"{DAY1}T23:58"}).json()
+    assert [r["open_time"] for r in after["rows"]] == [
+        f"{DAY1}T23:59:00Z",
+        f"{day_key(0)}T00:00:00Z",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "detail"),
+    [
+        ({"exchange": "kraken"}, 404, "no configured series kraken BTC/USDT 1m; see /series"),
+        ({"symbol": "DOGE/USDT"}, 404, "no configured series binance DOGE/USDT 1m; see /series"),
+        ({"timeframe": "1h"}, 404, "no configured series binance BTC/USDT 1h; see /series"),
+        ({"timeframe": "2h"}, 400, "unknown timeframe '2h'; allowed: 1m, 5m, 15m, 30m, 1h"),
+        ({"start": "2024-02-30"}, 400, "start: invalid date '2024-02-30'; use YYYY-MM-DD"),
+        ({"end": "yesterday"}, 400, "end: invalid date 'yesterday'; use YYYY-MM-DD"),
+        ({"after": "x"}, 400, "after: invalid date 'x'"),
+        (
+            {"start": "2024-01-02", "end": "2024-01-01"},
+            400,
+            "start 2024-01-02 is not before end 2024-01-01; start is inclusive, end exclusive",
+        ),
+        ({"limit": 0}, 422, "limit: Input should be greater than or equal to 1"),
+        ({"limit": MAX_LIMIT + 1}, 422, "limit: Input should be less than or equal to 10000"),
+        ({"limit": "many"}, 422, "limit: Input should be a valid integer"),
+        ({"symbol": None}, 422, "symbol: Field required"),
+        ({"limt": 5}, 422, "limt: Extra inputs are not permitted"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/candles", "/indicators"])
+def test_bad_parameters_get_a_one_line_detail(make_project, path, params, status, detail):
+    client = TestClient(create_app(make_project().config))
+    query = {k: v for k, v in {**BTC, **params}.items() if v is not None}
+    answer = client.get(path, params=query)
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+
+
+def test_freshness_tells_current_series_from_stale_ones(client):
+    minute = int(time.time()) // 60 * 60
+    report = {s["symbol"]: s for s in client.get("/freshness").json()}
+    btc, eth = report["BTC/USDT"], report["ETH/USDT"]
+    assert btc["stale"] is False and btc["lag_seconds"] <= 120
+    assert btc["tolerance_seconds"] == 2 * 60 + 120
+    assert btc["expected_last"] in (_iso(minute - 60), _iso(minute))  # a minute may turn
+    assert eth["stale"] is True and eth["lag_seconds"] > 86_400
+    assert eth["last"] == f"{DAY2}T23:59:00Z"
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_never_stored_series_is_stale(make_project):
+    client = TestClient(create_app(make_project().config))
+    (only,) = client.get("/freshness").json()
+    assert (only["last"], only["stale"]) == (None, True)
+    assert only["lag_seconds"] > 45 * 86_400  # behind since the configured start
+
+
+def test_health_reports_storage_and_each_exchanges_last_request(client, filled):
+    before = time.time()
+    answer = client.get("/health")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "ok" and body["storage_reachable"] is True
+    (binance,) = body["exchanges"]
+    assert binance["exchange"] == "binance"
+    last = datetime.fromisoformat(binance["last_request"]).timestamp()
+    assert before - 300 < last <= before
+    assert binance["newest_candle"] == client.get("/series").json()[0]["last"]
+    assert client.get("/docs").status_code == 200
+    assert "/candles" in client.get("/openapi.json").json()["paths"]
+
+
+def test_health_is_503_when_storage_is_unreachable(make_project, tmp_path):
+    path = make_project().config.path
+    body = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({"storage": "lmdb:///proc/no-such-dir/db", **body}))
+    answer = TestClient(create_app(load_config(path))).get("/health")
+    assert answer.status_code == 503
+    assert answer.json()["storage_reachable"] is False
+    assert answer.json()["exchanges"][0]["last_request"] is None
+
+
+def test_serve_runs_uvicorn_answering_health(make_project, tmp_path):
+    make_project()
+    port = free_port()
+    server = marketdata("serve", "--port", str(port), cwd=tmp_path, wait=False)
+    try:
+        answer = _wait_for(f"http://127.0.0.1:{port}/health", server)
+        assert json.loads(answer)["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _wait_for(url: str, server: subprocess.Popen, seconds: float = 60) -> bytes:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return answer.read()
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds} s")

@@ -1,0 +1,133 @@
+"""Charts of a series filled through the pipeline: files, preview size and `marketdata chart`."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from marketdata_pipeline.access.chart import (
+    CANDLESTICK_LIMIT,
+    preview_markdown,
+    preview_png,
+    render_chart,
+)
+from marketdata_pipeline.cli.serve import chart
+from marketdata_pipeline.storage.schema import INDICATORS
+
+from ..conftest import day_key, market
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PREVIEW_MAX_BYTES = 16_000
+DAY2 = day_key(2)
+
+
+@pytest.fixture
+def frames(make_project):
+    """One day of 1m candles and their indicators, as the pipeline stores them."""
+    project = make_project([market()])
+    series = project.series()
+    project.materialize(series, DAY2)
+    return project.store.read(series), project.store.read(series, library=INDICATORS)
+
+
+@pytest.mark.parametrize("rows", [60, 1440], ids=["candlesticks", "close-line"])
+def test_png_is_a_valid_image(frames, tmp_path, rows):
+    candles, indicators = frames
+    assert (rows <= CANDLESTICK_LIMIT) == (rows == 60)
+    path = tmp_path / "chart.png"
+    render_chart(candles.tail(rows), indicators, "binance BTC/USDT 1m", path)
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def test_html_is_self_contained(frames, tmp_path):
+    path = tmp_path / "chart.HTML"
+    render_chart(*frames, "BTC <USDT> & co", path)
+    text = path.read_text()
+    assert text.startswith("<!doctype html>") and "<title>BTC &lt;USDT&gt; &amp; co</title>" in text
+    assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", text, re.IGNORECASE)
+    (image,) = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert base64.b64decode(image).startswith(PNG_MAGIC)
+
+
+def test_chart_without_indicators_still_draws_prices(frames, tmp_path):
+    candles, _ = frames
+    render_chart(candles, candles.clear().select("open_time"), "no indicators", tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_preview_is_small_and_embeds_as_markdown(frames):
+    image = preview_png(*frames, "binance/btc_usdt/1m")
+    assert image.startswith(PNG_MAGIC) and len(image) < PREVIEW_MAX_BYTES
+    markdown = preview_markdown(*frames, "binance/btc_usdt/1m [preview]")
+    prefix = "![binance/btc_usdt/1m (preview)](data:image/png;base64,"
+    assert markdown.startswith(prefix) and markdown.endswith(")")
+    assert base64.b64decode(markdown[len(prefix) : -1]).startswith(PNG_MAGIC)
+
+
+def test_unknown_format_is_refused(frames, tmp_path):
+    with pytest.raises(ValueError, match=r"unsupported chart format '\.svg'; use \.png or \.html"):
+        render_chart(*frames, "t", tmp_path / "chart.svg")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(chart, list(args), catch_exceptions=False)
+
+
+def test_cli_writes_the_chart(frames, tmp_path):
+    out = tmp_path / "btc.png"
+    result = invoke(
+        "binance", "btc/usdt", "1m", "--start", f"{DAY2}T06:00", "--end", day_key(1), "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {out} (1080 candles)\n"
+    assert out.read_bytes().startswith(PNG_MAGIC)
+    page = tmp_path / "btc.html"
+    assert invoke("binance", "BTC/USDT", "1m", "--output", str(page)).output == (
+        f"wrote {page} (300 candles)\n"  # the last stored ones, though they are days old
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["kraken", "BTC/USDT", "1m", "-o", "c.png"],
+            "error: no configured series matches exchange=kraken symbol=BTC/USDT timeframe=1m",
+        ),
+        (["binance", "BTC/USDT", "2h", "-o", "c.png"], "error: unknown timeframe '2h'"),
+        (
+            ["binance", "BTC/USDT", "1m", "-o", "c.jpg"],
+            "error: --output c.jpg: unsupported format; use a .png or .html file",
+        ),
+        (
+            [
+                "binance",
+                "BTC/USDT",
+                "1m",
+                "--start",
+                day_key(9),
+                "--end",
+                day_key(8),
+                "-o",
+                "c.png",
+            ],
+            "error: no candles of binance/btc_usdt/1m in the range; see `marketdata series`",
+        ),
+        (
+            ["binance", "BTC/USDT", "1m", "--start", "2024-13-01", "-o", "c.png"],
+            "error: --start: invalid date '2024-13-01'",
+        ),
+        (["binance", "BTC/USDT", "1m"], "Error: Missing option '-o' / '--output'"),
+    ],
+)
+def test_cli_mistakes_get_one_line(frames, tmp_path, args, message):
+    result = CliRunner().invoke(chart, args)
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("error") <= 1
+    if message.startswith("error:"):
+        assert result.output.startswith(message) and result.output.count("\n") == 1
+    assert not (tmp_path / "c.png").exists()

@@ -1,0 +1,89 @@
+"""The freshness sensor on stale and fresh stores, evaluated with build_sensor_context."""
+
+from __future__ import annotations
+
+from dagster import DagsterRunStatus, build_sensor_context
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from dagster._core.test_utils import create_run_for_test
+
+from marketdata_pipeline.automation.runs import SERIES_TAG
+
+from ..conftest import TODAY, day_key, market
+
+
+def evaluate(project):
+    defs = project.defs
+    sensor = defs.resolve_sensor_def("candle_freshness")
+    with build_sensor_context(
+        instance=project.instance, resources=defs.resources, definitions=defs
+    ) as context:
+        return sensor.evaluate_tick(context)
+
+
+def lags(result) -> dict[str, dict]:
+    return {
+        "/".join(e.asset_key.path): {k: v.value for k, v in e.metadata.items()}
+        for e in result.asset_events
+    }
+
+
+def test_only_the_stale_series_is_requested(make_project):
+    project = make_project([market("BTC/USDT"), market("ETH/USDT")])
+    project.materialize(project.series(), day_key(3))
+    project.materialize(project.series("ETH/USDT"), day_key(0))
+    result = evaluate(project)
+    assert [r.tags[SERIES_TAG] for r in result.run_requests] == ["binance/btc_usdt/1m"]
+    assert {k: v["stale"] for k, v in lags(result).items()} == {
+        "binance/btc_usdt/candles_1m": True,
+        "binance/eth_usdt/candles_1m": False,
+    }
+
+
+def test_catch_up_ranges_from_the_newest_stored_candle_to_now(make_project):
+    project = make_project()
+    project.materialize(project.series(), day_key(3))
+    result = evaluate(project)
+    (request,) = result.run_requests
+    assert request.tags[SERIES_TAG] == "binance/btc_usdt/1m"
+    assert (
+        request.tags[ASSET_PARTITION_RANGE_START_TAG],
+        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+    ) == (
+        day_key(2),
+        day_key(0),
+    )
+    assert [k.to_user_string() for k in request.asset_selection] == [
+        "binance/btc_usdt/candles_1m",
+        "binance/btc_usdt/indicators_1m",
+    ]
+    lag = lags(result)["binance/btc_usdt/candles_1m"]
+    assert lag["stale"] is True and lag["lag_seconds"] > 2 * 86400
+    assert lag["last_candle"].startswith(f"{day_key(3)}T23:59:00")
+
+
+def test_fresh_store_requests_nothing_and_records_the_lag(make_project):
+    project = make_project()
+    project.materialize(project.series(), day_key(0))
+    result = evaluate(project)
+    assert result.run_requests == []
+    lag = lags(result)["binance/btc_usdt/candles_1m"]
+    assert lag["stale"] is False and lag["lag_seconds"] <= 120
+
+
+def test_series_with_a_run_in_progress_is_not_requested_again(make_project):
+    project = make_project()
+    project.materialize(project.series(), day_key(3))
+    create_run_for_test(
+        project.instance, status=DagsterRunStatus.STARTED, tags={SERIES_TAG: "binance/btc_usdt/1m"}
+    )
+    assert evaluate(project).run_requests == []
+
+
+def test_series_never_fetched_is_requested_from_its_start(make_project):
+    project = make_project([market(start=TODAY.replace(day=1) if TODAY.day > 3 else TODAY)])
+    (request,) = evaluate(project).run_requests
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == str(project.series().start)
+    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == day_key(0)

@@ -1,0 +1,89 @@
+"""Candle assets, materialized by real Dagster through real ccxt against the simulator."""
+
+from __future__ import annotations
+
+import time
+
+import polars as pl
+
+from ..conftest import TODAY, day_key, day_ms, exchange_candles, klines, market, metadata_of
+
+
+def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
+    make_project, simulator
+):
+    project = make_project()
+    series = project.series()
+    result = project.materialize(series, day_key(2))
+    stored = project.store.read(series)
+    assert stored.height == 1440
+    assert klines(simulator) == 2  # 1440 candles, 1000 a page
+    expected = exchange_candles(simulator, "BTC/USDT", "1m", day_ms(2), day_ms(1))
+    assert stored["open_time"].dt.epoch("ms").to_list() == expected["open_time"].to_list()
+    for column in ("open", "high", "low", "close", "volume"):
+        assert stored[column].to_list() == expected[column].to_list()
+    assert stored["quote_volume"].null_count() == 0 and stored["trades"].min() > 0
+    metadata = metadata_of(result)
+    assert metadata["rows_written"] == 1440
+    assert metadata["requests"] >= 2
+
+
+def test_rematerializing_is_idempotent_and_fetches_nothing(make_project, simulator):
+    project = make_project()
+    series = project.series()
+    project.materialize(series, day_key(3), day_key(2))
+    first = project.store.read(series)
+    simulator.reset_stats()
+    project.materialize(series, day_key(3), day_key(2))
+    assert klines(simulator) == 0
+    assert project.store.read(series).equals(first)
+    assert first.height == 2 * 1440
+
+
+def test_single_run_backfill_pages_across_partition_boundaries(make_project, simulator):
+    project = make_project()
+    series = project.series()
+    project.materialize(series, day_key(5), day_key(3))
+    assert klines(simulator) == 5  # 4320 candles in one run, not 2 requests per day
+    assert project.store.read(series)["open_time"].is_unique().all()
+
+
+def test_in_progress_candle_is_never_stored_and_today_is_kept_current(make_project, simulator):
+    project = make_project([market(timeframes=["1m", "1h"])])
+    for timeframe in ("1m", "1h"):
+        series = project.series(timeframe=timeframe)
+        key = day_key(0) if timeframe == "1m" else str(TODAY.replace(day=1))
+        before = int(time.time() * 1000)
+        project.materialize(series, key)
+        after = int(time.time() * 1000)
+        settle = project.config.connectors[0].settle_seconds * 1000
+        last = project.store.read(series)["open_time"].dt.epoch("ms").max()
+        assert last + series.timeframe.ms <= after - settle  # closed, and settled
+        assert last >= series.timeframe.floor(before - settle) - series.timeframe.ms
+
+
+def test_delta_fetch_continues_after_the_last_stored_candle(make_project, simulator):
+    project = make_project()
+    series = project.series()
+    store = project.store
+    full = exchange_candles(simulator, "BTC/USDT", "1m", day_ms(2), day_ms(1))
+    head = full.head(700).with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
+    store.write(series, head, day_ms(2), day_ms(1))
+    simulator.reset_stats()
+    result = project.materialize(series, day_key(2))
+    assert klines(simulator) == 1  # the remaining 740 candles fit one page
+    stored = store.read(series)
+    assert stored["open_time"].dt.epoch("ms").to_list() == full["open_time"].to_list()
+    metadata = metadata_of(result)
+    assert metadata["rows_written"] == 740
+
+
+def test_unknown_symbol_fails_its_asset_with_a_clear_error(make_project, simulator):
+    project = make_project([market("NOPE/USDT")])
+    result = project.materialize(project.series("NOPE/USDT"), day_key(1), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_failure_data.user_failure_data.description == (
+        "binance does not list symbol 'NOPE/USDT'; fix markets[].symbol in the config"
+        " (ccxt unified form, e.g. BTC/USDT)"
+    )

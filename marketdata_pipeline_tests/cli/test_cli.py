@@ -1,0 +1,189 @@
+"""The `marketdata` commands, run in-process with click's runner and end-to-end in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import timedelta
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from marketdata_pipeline.cli.main import main
+
+from ..conftest import TODAY, free_port, market, marketdata
+
+DAY2, DAY1 = str(TODAY - timedelta(days=2)), str(TODAY - timedelta(days=1))
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def synced(make_project):
+    project = make_project([market(timeframes=["1m", "1h"]), market("ETH/USDT", ["1h"])])
+    result = invoke(
+        "sync", "--symbol", "btc/usdt", "--timeframe", "1m", "--start", DAY2, "--end", DAY1
+    )
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
+    table = invoke("series").output.splitlines()
+    assert table[0].split() == ["exchange", "symbol", "timeframe", "start", "first", "last", "rows"]
+    assert table[1].split()[:3] == ["binance", "BTC/USDT", "1m"] and table[1].split()[-1] == "1440"
+    assert table[2].split()[-3:] == ["-", "-", "0"]
+
+    csv = invoke(
+        "candles", "binance", "BTC/USDT", "1m", "--start", f"{DAY2}T10:00", "--end", f"{DAY2}T10:05"
+    )
+    lines = csv.output.splitlines()
+    assert lines[0] == "open_time,open,high,low,close,volume,quote_volume,trades"
+    assert len(lines) == 6 and lines[1].startswith(f"{DAY2}T10:00:00.000")
+
+    rows = json.loads(
+        invoke(
+            "candles",
+            "binance",
+            "btc/usdt",
+            "1m",
+            "--format",
+            "json",
+            "--start",
+            DAY2,
+            "--end",
+            f"{DAY2}T00:03",
+        ).output
+    )
+    assert [set(r) for r in rows] == [
+        {"open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades"}
+    ] * 3
+
+    joined = invoke(
+        "candles", "binance", "BTC/USDT", "1m", "--indicators", "--format", "json", "--start", DAY2
+    )
+    last = json.loads(joined.output)[-1]
+    assert 0 <= last["rsi14"] <= 100 and {"ema12", "macd_hist", "close"} <= set(last)
+
+    out = tmp_path / "c.parquet"
+    assert (
+        invoke(
+            "candles", "binance", "BTC/USDT", "1m", "--format", "parquet", "--output", str(out)
+        ).exit_code
+        == 0
+    )
+    assert pl.read_parquet(out).height == 1440
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["candles", "binance", "BTC/USDT", "1m", "--start", "2024-02-30"],
+            "error: --start: invalid date '2024-02-30'; use YYYY-MM-DD",
+        ),
+        (
+            ["candles", "binance", "BTC/USDT", "2h"],
+            "error: unknown timeframe '2h'; allowed: 1m, 5m",
+        ),
+        (
+            ["candles", "kraken", "BTC/USDT", "1m"],
+            "error: no configured series matches exchange=kraken",
+        ),
+        (
+            ["candles", "binance", "BTC/USDT", "1m", "--format", "parquet"],
+            "error: --format parquet needs --output FILE",
+        ),
+        (["sync", "--end", DAY1], "error: --start is required"),
+        (
+            ["sync", "--start", DAY1, "--end", DAY2],
+            f"error: --start {DAY1} is not before --end {DAY2}",
+        ),
+    ],
+)
+def test_user_mistakes_get_one_line_and_exit_2(make_project, args, message):
+    make_project()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+def test_missing_config_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MARKETDATA_CONFIG", raising=False)
+    result = CliRunner().invoke(main, ["series"])
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"error: config file {tmp_path}/marketdata.yaml not found; create it or set MARKETDATA_CONFIG to its path\n"
+    )
+
+
+def test_failed_sync_exits_non_zero_naming_the_series(make_project):
+    make_project([market("NOPE/USDT")])
+    result = CliRunner().invoke(main, ["sync", "--start", DAY1])
+    assert result.exit_code == 1
+    assert (
+        "error: binance/nope_usdt/1m" in result.output
+        and "does not list symbol 'NOPE/USDT'" in result.output
+    )
+
+
+def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
+    make_project()
+    run = marketdata("sync", "--start", DAY2, "--end", DAY1, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    listed = marketdata("candles", "binance", "BTC/USDT", "1m", "--format", "json", cwd=tmp_path)
+    assert len(json.loads(listed.stdout)) == 1440
+
+
+def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
+    port = free_port()
+    server = marketdata("simulate", "--port", str(port), cwd=tmp_path, wait=False)
+    try:
+        first = server.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=10) as answer:
+            assert json.load(answer) == {}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
+    result = CliRunner().invoke(main, ["status"])
+    connectors, series = result.stdout.split("\n\n")
+    header, row = connectors.splitlines()
+    assert header.split() == ["exchange", "budget", "used", "paused_s", "pool", "waiting_steps"]
+    exchange, budget, used, paused, pool, waiting = row.split()
+    assert (exchange, budget, paused, pool, waiting) == ("binance", "6000/60s", "0.0", "0/4", "0")
+    assert int(used) >= 20 + 2 * 2  # the sync loaded markets and fetched two pages a moment ago
+    lines = series.splitlines()
+    assert lines[0].split() == [
+        "series",
+        "last_candle",
+        "lag",
+        "state",
+        "last_run",
+        "next_run",
+        "last_error",
+    ]
+    assert lines[1].startswith("binance/btc_usdt/1m") and f"{DAY2} 23:59" in lines[1]
+    assert "stale" in lines[1] and "success" in lines[1]
+    assert result.exit_code == 1
+    assert "stale: binance/btc_usdt/1m, binance/btc_usdt/1h, binance/eth_usdt/1h" in result.stderr
+
+
+def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make_project):
+    project = make_project()
+    project.materialize(project.series(), str(TODAY))
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "fresh" in result.stdout.splitlines()[-1]
+    broken = make_project([market("NOPE/USDT")])
+    broken.materialize(broken.series("NOPE/USDT"), DAY1, raise_on_error=False)
+    row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
+    assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row
