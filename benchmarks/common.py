@@ -26,21 +26,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_simulator(port: int, weight_limit: int, latency_ms: int = 0) -> subprocess.Popen:
-    """The exchange simulator in a process of its own, so it does not share the client's GIL."""
+def start_simulator(
+    port: int, weight_limit: int, latency_ms: int = 0, symbols: list[str] = ()
+) -> subprocess.Popen:
+    """The exchange simulator in a process of its own, so it does not share the client's GIL;
+    `symbols` are listed beside the default markets."""
+    command = [sys.executable, "-m", "marketdata_pipeline.simulator", "--port", str(port)]
+    command += ["--weight-limit", str(weight_limit), "--latency-ms", str(latency_ms)]
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "marketdata_pipeline.simulator",
-            "--port",
-            str(port),
-            "--weight-limit",
-            str(weight_limit),
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.DEVNULL,
+        [*command, *(f"--symbol={s}" for s in symbols)], stdout=subprocess.DEVNULL
     )
     for _ in range(200):
         with socket.socket() as s:

@@ -1,123 +1,178 @@
-"""Ingestion throughput: `marketdata sync` against a bare ccxt + ArcticDB loop, in one run.
+"""Ingestion: `marketdata sync` against a bare ccxt + ArcticDB loop, measured in one run.
 
-Backfills DAYS days of 1m candles of one symbol from the local simulator (started in its own
-process, rate limiting off) twice: once through the project (`marketdata sync`: one Dagster
-single-run backfill, delta planning, paging, locking, writes), once as the simplest possible
-loop of ccxt `fetch_ohlcv` pages followed by a single ArcticDB write. Prints candles/s of both
-and their ratio. The project's figure includes starting the CLI process (imports, Dagster run
-bookkeeping), which is what a user waits for.
+Every figure runs in a subprocess of its own, so wall time, CPU time (user + system) and peak
+RSS are the process's own, import and start-up included: what a user waits for.
+
+- cold year: a year of 1m candles of one symbol into an empty store, project vs bare loop;
+- no-op: the same sync again (nothing to fetch) vs the start-up of `marketdata --help`;
+- many series: N symbols x 1 month of 1m in one sync vs a bare loop over the same series;
+- memory: peak RSS of a 3-year 1m sync of one symbol (and of the 1-year one);
+- freqtrade (optional, `--freqtrade PATH/TO/freqtrade`): `download-data` of the same year.
+
+The simulator runs in its own process with rate limiting off.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import arcticdb
-import ccxt
-import pandas as pd
 import yaml
-from common import candle_step_metadata, free_port, start_simulator
+from common import free_port, start_simulator
 
 from marketdata_pipeline.simulator import ccxt_config
 
-
-def project_sync(
-    url: str, folder: Path, start: datetime, end: datetime
-) -> tuple[float, int, float]:
-    config = folder / "marketdata.yaml"
-    connector = {
-        "id": "binance",
-        "ccxt": ccxt_config(url),
-        "rate_limit": {"weight": 100_000_000},
-        "markets": [{"symbol": "BTC/USDT", "timeframes": ["1m"], "start": str(start.date())}],
-    }
-    config.write_text(yaml.safe_dump({"exchanges": [connector]}))
-    env = {
-        **os.environ,
-        "MARKETDATA_CONFIG": str(config),
-        "DAGSTER_HOME": str(folder / "dagster_home"),
-    }
-    began = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "marketdata_pipeline",
-            "sync",
-            "--start",
-            str(start.date()),
-            "--end",
-            str(end.date()),
-        ],
-        env=env,
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-    seconds = time.perf_counter() - began
-    library = arcticdb.Arctic(f"lmdb://{folder}/.data/arcticdb").get_library("candles")
-    rows = library.get_description("binance/btc_usdt/1m").row_count
-    step = candle_step_metadata(str(folder / "dagster_home"), ["binance", "btc_usdt", "candles_1m"])
-    return seconds, rows, step["fetch_seconds"]
-
-
-def bare_loop(url: str, folder: Path, start: datetime, end: datetime) -> tuple[float, int]:
-    began = time.perf_counter()
-    exchange = ccxt.binance(ccxt_config(url))
-    exchange.load_markets()
-    rows, cursor, stop = [], int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-    while cursor < stop:
-        page = exchange.fetch_ohlcv(
-            "BTC/USDT", "1m", since=cursor, limit=1000, params={"until": stop - 1}
-        )
+BARE_LOOP = """
+import sys, arcticdb, ccxt, pandas as pd
+from marketdata_pipeline.simulator import ccxt_config
+url, folder, start, stop, *symbols = sys.argv[1:]
+exchange = ccxt.binance(ccxt_config(url))
+exchange.load_markets()
+library = arcticdb.Arctic(f"lmdb://{folder}").get_library("candles", create_if_missing=True)
+for symbol in symbols:
+    rows, cursor = [], int(start)
+    while cursor < int(stop):
+        page = exchange.fetch_ohlcv(symbol, "1m", since=cursor, limit=1000, params={"until": int(stop) - 1})
         if not page:
             break
         rows += page
         cursor = page[-1][0] + 60_000
     frame = pd.DataFrame(rows, columns=["open_time", "open", "high", "low", "close", "volume"])
     frame["open_time"] = pd.to_datetime(frame["open_time"], unit="ms", utc=True)
-    library = arcticdb.Arctic(f"lmdb://{folder}/bare").get_library(
-        "candles", create_if_missing=True
+    library.write(symbol, frame.set_index("open_time"))
+"""
+
+
+@dataclass
+class Measure:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+    def ratio(self, base: Measure) -> str:
+        return f"wall {self.wall / base.wall:.2f}x, CPU {self.cpu / base.cpu:.2f}x"
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.2f} s wall {self.cpu:6.2f} s CPU {self.rss_mb:6.0f} MB peak"
+
+
+def measure(args: list[str], **kwargs) -> Measure:
+    """Run a command to completion; its own wall time, CPU time and peak RSS."""
+    began = datetime.now()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = (datetime.now() - began).total_seconds()
+    if status:
+        raise RuntimeError(f"{args[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def project(url: str, folder: Path, symbols: list[str], start: datetime, end: datetime):
+    folder.mkdir(parents=True, exist_ok=True)
+    connector = {
+        "id": "binance",
+        "ccxt": ccxt_config(url),
+        "rate_limit": {"weight": 100_000_000},
+        "markets": [
+            {"symbol": s, "timeframes": ["1m"], "start": str(start.date())} for s in symbols
+        ],
+    }
+    (folder / "marketdata.yaml").write_text(yaml.safe_dump({"exchanges": [connector]}))
+    env = {**os.environ, "MARKETDATA_CONFIG": str(folder / "marketdata.yaml")}
+    env["DAGSTER_HOME"] = str(folder / "dagster_home")
+    command = [sys.executable, "-m", "marketdata_pipeline", "sync"]
+    command += ["--start", str(start.date()), "--end", str(end.date())]
+    return lambda: measure(command, env=env, cwd=folder)
+
+
+def bare(url: str, folder: Path, symbols: list[str], start: datetime, end: datetime) -> Measure:
+    stamps = [str(int(t.timestamp() * 1000)) for t in (start, end)]
+    return measure([sys.executable, "-c", BARE_LOOP, url, str(folder), *stamps, *symbols])
+
+
+def freqtrade(binary: str, url: str, folder: Path, start: datetime, end: datetime) -> Measure:
+    """freqtrade's `download-data` of the same candles (its own virtualenv)."""
+    ccxt = ccxt_config(url)
+    config = {
+        "exchange": {
+            "name": "binance",
+            "only_from_ccxt": True,
+            "ccxt_config": ccxt,
+            "ccxt_async_config": ccxt,
+            "pair_whitelist": ["BTC/USDT"],
+        },
+        "stake_currency": "USDT",
+        "dataformat_ohlcv": "feather",
+        "datadir": str(folder / "data"),
+        "user_data_dir": str(folder),
+    }
+    path = folder / "config.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    timerange = f"{start:%Y%m%d}-{end:%Y%m%d}"
+    return measure(
+        [binary, "download-data", "-c", str(path), "-t", "1m", "--timerange", timerange],
+        cwd=folder,
     )
-    library.write("btc_usdt_1m", frame.set_index("open_time"))
-    return time.perf_counter() - began, len(frame)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--series", type=int, default=16)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--freqtrade", help="path of a freqtrade executable (own virtualenv)")
     args = parser.parse_args()
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=args.days)
+    year = end - timedelta(days=args.days)
+    month = end - timedelta(days=30)
+    symbols = [f"C{i:02d}/USDT" for i in range(args.series)]
     port = free_port()
-    server = start_simulator(port, 100_000_000)
+    server = start_simulator(port, 100_000_000, symbols=symbols)
+    url = f"http://127.0.0.1:{port}"
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"http://127.0.0.1:{port}"
-            bare_s, bare_rows = bare_loop(url, Path(tmp), start, end)
-            project_s, project_rows, step_s = project_sync(url, Path(tmp), start, end)
+            root = Path(tmp)
+            help_ = measure([sys.executable, "-m", "marketdata_pipeline", "--help"])
+            base = bare(url, root / "bare", ["BTC/USDT"], year, end)
+            cold = project(url, root / "year", ["BTC/USDT"], year, end)
+            cold_run = cold()
+            noop = cold()
+            many_base = bare(url, root / "bare_many", symbols, month, end)
+            many = project(url, root / "many", symbols, month, end)()
+            long = project(
+                url, root / "long", ["BTC/USDT"], end - timedelta(days=365 * args.years), end
+            )()
+            peer = (
+                freqtrade(args.freqtrade, url, root / "ft", year, end) if args.freqtrade else None
+            )
     finally:
         server.terminate()
-    assert project_rows == bare_rows == args.days * 1440, (project_rows, bare_rows)
-    rows = project_rows
-    print(f"{args.days} days of 1m candles ({rows} rows) from the simulator")
-    print(f"bare ccxt + ArcticDB loop:              {bare_s:6.2f} s {rows / bare_s:8.0f} candles/s")
+    print(f"{args.days} days of 1m candles (BTC/USDT) from the simulator, rate limit off")
+    print(f"  bare ccxt loop + one ArcticDB write  {base}")
+    print(f"  marketdata sync, cold store          {cold_run}   {cold_run.ratio(base)}")
+    if peer:
+        print(
+            f"  freqtrade download-data              {peer}   freqtrade/project wall {peer.wall / cold_run.wall:.2f}"
+        )
+    print("no-op (the same sync again)")
+    print(f"  marketdata --help                    {help_}")
     print(
-        f"project, candle step (fetch + write):   {step_s:6.2f} s {rows / step_s:8.0f} candles/s"
-        f"  ratio {bare_s / step_s:.2f}x"
+        f"  marketdata sync, nothing to fetch    {noop}   wall {noop.wall / help_.wall:.2f}x --help"
     )
+    print(f"{args.series} series x 30 days of 1m in one sync")
+    print(f"  bare ccxt loop over the series       {many_base}")
+    print(f"  marketdata sync                      {many}   {many.ratio(many_base)}")
     print(
-        f"project, whole `marketdata sync`:       {project_s:6.2f} s {rows / project_s:8.0f} candles/s"
-        f"  ratio {bare_s / project_s:.2f}x"
+        f"memory: {args.years} years of 1m in one sync: peak RSS {long.rss_mb:.0f} MB (1 year: {cold_run.rss_mb:.0f} MB)"
     )
-    print("(the whole sync adds process start, Dagster's per-partition events, checks, indicators)")
 
 
 if __name__ == "__main__":

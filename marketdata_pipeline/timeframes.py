@@ -16,11 +16,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Timeframe:
-    """A candle length and the partition window that holds a handful of pages of it."""
+    """A candle length and the partition window sized to its data volume.
+
+    A window holds a few thousand to ~50,000 candles: few enough to fetch, check and compute in
+    one step, many enough that Dagster's per-partition bookkeeping stays small beside the work.
+    """
 
     name: str
     ms: int
-    partition: str  # "day", "week", "month" or "year"
+    partition: str  # "day", "month" or "year"
 
     @property
     def origin_ms(self) -> int:
@@ -43,20 +47,20 @@ class Timeframe:
 TIMEFRAMES: dict[str, Timeframe] = {
     tf.name: tf
     for tf in (
-        Timeframe("1m", MINUTE_MS, "day"),
-        Timeframe("5m", 5 * MINUTE_MS, "week"),
-        Timeframe("15m", 15 * MINUTE_MS, "month"),
-        Timeframe("30m", 30 * MINUTE_MS, "month"),
-        Timeframe("1h", 60 * MINUTE_MS, "month"),
+        Timeframe("1m", MINUTE_MS, "month"),
+        Timeframe("5m", 5 * MINUTE_MS, "month"),
+        Timeframe("15m", 15 * MINUTE_MS, "year"),
+        Timeframe("30m", 30 * MINUTE_MS, "year"),
+        Timeframe("1h", 60 * MINUTE_MS, "year"),
         Timeframe("4h", 240 * MINUTE_MS, "year"),
         Timeframe("1d", DAY_MS, "year"),
         Timeframe("1w", 7 * DAY_MS, "year"),
     )
 }
 
+PARTITION_FORMAT = "%Y-%m-%d"
 PARTITION_CRONS = {
     "day": "0 0 * * *",
-    "week": "0 0 * * 1",
     "month": "0 0 1 * *",
     "year": "0 0 1 1 *",
 }
@@ -74,11 +78,18 @@ def partition_floor(partition: str, when: datetime) -> datetime:
     day = datetime(when.year, when.month, when.day, tzinfo=UTC)
     if partition == "day":
         return day
-    if partition == "week":
-        return day - timedelta(days=day.weekday())
     if partition == "month":
         return day.replace(day=1)
     return day.replace(month=1, day=1)
+
+
+def partition_after(partition: str, start: datetime) -> datetime:
+    """Start of the partition window after the one starting at `start`."""
+    if partition == "day":
+        return start + timedelta(days=1)
+    if partition == "month":
+        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start.replace(year=start.year + 1)
 
 
 def now_ms() -> int:

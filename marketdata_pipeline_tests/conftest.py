@@ -71,12 +71,19 @@ def exchange_candles(sim, symbol: str, timeframe: str, start: int, end: int) -> 
     )
 
 
-def market(symbol: str = "BTC/USDT", timeframes=("1m",), start: date | None = None) -> dict:
-    return {
+def market(
+    symbol: str = "BTC/USDT",
+    timeframes=("1m",),
+    start: date | None = None,
+    partition: str | None = "day",
+) -> dict:
+    """A market entry; daily partitions unless asked (tests of a day of 1m stay small)."""
+    entry = {
         "symbol": symbol,
         "timeframes": list(timeframes),
         "start": str(start or TODAY - timedelta(days=45)),
     }
+    return entry | ({"partition": partition} if partition else {})
 
 
 def write_config(
@@ -160,8 +167,18 @@ def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     )
 
 
+def run_totals(project: Project, result) -> dict[str, int | float]:
+    """The figures a candle step records on its run (tags `marketdata/...`)."""
+    tags = project.instance.get_run_by_id(result.run_id).tags
+    return {
+        k.removeprefix("marketdata/"): float(v) if "." in v else int(v)
+        for k, v in tags.items()
+        if k.startswith("marketdata/") and k != "marketdata/series"
+    }
+
+
 def metadata_of(result, kind: str = "candles") -> dict:
-    """Metadata of a run's `kind` materialization (repeated on each partition of the run)."""
+    """Metadata of the last partition a run materialized for `kind`."""
     events = [
         e.step_materialization_data.materialization
         for e in result.all_events

@@ -4,6 +4,7 @@ import asyncio
 import time
 from datetime import timedelta
 
+import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -16,7 +17,7 @@ from dagster import (
 )
 
 from ..automation.keys import candles_key
-from ..automation.partitions import partition_windows, partitions_for
+from ..automation.partitions import Window, partition_windows, partitions_for
 from ..config import Freshness, Quality, Series
 from ..exchange.errors import FetchError
 from ..exchange.resource import ExchangeResource, exchange_resource_key
@@ -65,48 +66,80 @@ def candle_asset(
         store: CandleStore = getattr(context.resources, STORE_KEY)
         exchange: ExchangeResource = getattr(context.resources, resource_key)
         windows = partition_windows(context)
+        spans = [(w.start, w.end) for w in windows]
 
         # A candle counts as closed `settle_seconds` after its close: a clock ahead of the
         # exchange's, or an exchange still settling its last trades, never leaks a partial one.
         now = now_ms() - exchange.settings.settle_seconds * 1000
+        before = store.open_times(series, spans[0][0], spans[-1][1])
 
         async def run():
             async with exchange.client() as client:
-                return await ingest(series, windows, client, store, now), client.stats
+                return await ingest(series, spans, client, store, now, before), client.stats
 
         began = time.monotonic()
         try:
             result, stats = asyncio.run(run())
         except FetchError as e:
             raise Failure(description=str(e), allow_retries=False) from None
-        metadata = _metadata(result, stats, store.summary(series).rows)
-        metadata["fetch_seconds"] = round(time.monotonic() - began, 3)
+        after = store.open_times(series, spans[0][0], spans[-1][1])
+        totals = _run_totals(result, stats, time.monotonic() - began)
+        for w in windows:
+            figures = _partition_metadata(series, w, before, after, result.gaps)
+            # A one-partition run's request figures are that partition's own.
+            context.add_asset_metadata(
+                {**figures, **(totals if len(windows) == 1 else {})}, partition_key=w.key
+            )
+        context.instance.add_run_tags(
+            context.run.run_id, {f"marketdata/{k}": str(totals[k]) for k in RUN_TAGS}
+        )
         return MaterializeResult(
-            metadata=metadata,
-            check_results=candle_check_results(store, series, peers, windows, now, quality),
+            check_results=candle_check_results(store, series, peers, spans, now, quality),
         )
 
     return _candles
 
 
-def _metadata(result: IngestResult, stats, stored_rows: int) -> dict:
-    def when(ts: int | None) -> str:
-        return iso(ts) if ts is not None else "-"
+# Run totals shown on the run itself (the UI's run page and its tags).
+RUN_TAGS = ("rows_written", "requests", "retries", "seconds_waited_rate_limit")
 
+
+def _run_totals(result: IngestResult, stats, seconds: float) -> dict:
     return {
         "rows_written": result.rows_written,
         "rows_already_present": result.rows_present,
-        "rows_stored": stored_rows,
-        "first_candle": when(result.first_candle),
-        "last_candle": when(result.last_candle),
         "requests": stats.requests,
         "request_weight": stats.weight,
         "retries": stats.retries,
         "seconds_backing_off": round(stats.seconds_backing_off, 3),
         "seconds_waited_rate_limit": round(stats.seconds_waited, 3),
         "seconds_waited_series_lock": round(result.lock_wait_seconds, 3),
-        "missing_candles": result.missing_candles,
+        "fetch_seconds": round(seconds, 3),
+    }
+
+
+def _partition_metadata(
+    series: Series, window: Window, before: pl.Series, after: pl.Series, gaps: list
+) -> dict:
+    """What one partition holds after the run, and what the run changed in it."""
+
+    def inside(times: pl.Series) -> pl.Series:
+        return times.filter(times.is_between(window.start, window.end, closed="left"))
+
+    now_stored = inside(after)
+    tf = series.timeframe
+    own_gaps = [
+        (max(a, window.start), min(b, window.end))
+        for a, b in gaps
+        if a < window.end and b > window.start
+    ]
+    return {
+        "rows_written": now_stored.len() - inside(before).len(),
+        "rows_stored": now_stored.len(),
+        "first_candle": iso(now_stored.min()) if now_stored.len() else "-",
+        "last_candle": iso(now_stored.max()) if now_stored.len() else "-",
+        "missing_candles": sum((b - a) // tf.ms for a, b in own_gaps),
         "gaps": MetadataValue.md(
-            "\n".join(f"- {when(a)} to {when(b)}" for a, b in result.gaps) or "none"
+            "\n".join(f"- {iso(a)} to {iso(b)}" for a, b in own_gaps) or "none"
         ),
     }

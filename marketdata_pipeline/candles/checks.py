@@ -13,7 +13,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetKey, MetadataValue
 
 from ..config import Quality, Series
 from ..quality.checks import check_result, ranges_md, window_metadata
-from ..quality.findings import severity_is_error
+from ..quality.findings import Finding, merge_findings, severity_is_error
 from ..storage.store import CandleStore
 from .validation import (
     anomaly_findings,
@@ -53,19 +53,52 @@ def candle_check_results(
     now_ms: int,
     quality: Quality,
 ) -> list[AssetCheckResult]:
-    """Both candle checks over the run's partition windows."""
-    start, end = windows[0][0], windows[-1][1]
-    stored = store.read(series, start, end)
+    """Both candle checks over the run's partition windows, read one window at a time so a
+    multi-year run never holds more than one window of candles."""
+    tf = series.timeframe
     # Gaps count from the first candle ever stored (not before a listing) to the last closed one.
-    first_ms = store.summary(series).first_ms or end
-    since = series.timeframe.ceil(max(start, series.start_ms, first_ms))
-    until = max(since, min(end, series.timeframe.closed_until(now_ms)))
-    return [
-        structure_result(stored, series, start, end, now_ms),
-        anomaly_result(
-            store, series, peers, stored.filter(_in(since, until)), since, until, quality
-        ),
-    ]
+    first_ms = store.summary(series).first_ms
+    structure: list[Finding] = []
+    anomalies: list[Finding] = []
+    gaps: list[tuple[int, int]] = []
+    outages: list[tuple[int, int]] = []
+    rows = checked = 0
+    for start, end in windows:
+        stored = store.read(series, start, end)
+        rows += stored.height
+        structure = merge_findings(structure, structural_findings(stored, tf, start, end, now_ms))
+        since = tf.ceil(max(start, series.start_ms, first_ms or end))
+        until = max(since, min(end, tf.closed_until(now_ms)))
+        candles = stored.filter(_in(since, until))
+        checked += candles.height
+        history = store.read(series, since - quality.volatility_window * tf.ms, since)
+        found = anomaly_findings(
+            candles,
+            tf,
+            since,
+            until,
+            jump_multiple=quality.jump_multiple,
+            volatility_window=quality.volatility_window,
+            history=history,
+        )
+        anomalies = merge_findings(anomalies, found)
+        window_gaps = gap_ranges(candles, tf, since, until)
+        gaps += window_gaps
+        if window_gaps:
+            outages += _exchange_outages(store, series, peers, window_gaps, since, until)
+    start, end = windows[0][0], windows[-1][1]
+    structure_result = check_result(
+        STRUCTURE, structure, rows, error=True, extra=window_metadata(start, end)
+    )
+    expected = sum(f.rows_checked for f in anomalies if f.rule == "gaps")
+    extra = {
+        **window_metadata(start, end),
+        **quality_score(anomalies, expected),
+        "exchange_outages": MetadataValue.md(ranges_md(outages)),
+        "market_gaps": MetadataValue.md(ranges_md([g for g in gaps if g not in outages])),
+    }
+    error = any(severity_is_error(f, quality.error_share) for f in anomalies)
+    return [structure_result, check_result(ANOMALIES, anomalies, checked, error=error, extra=extra)]
 
 
 def structure_result(
@@ -75,41 +108,6 @@ def structure_result(
     return check_result(
         STRUCTURE, findings, candles.height, error=True, extra=window_metadata(start_ms, end_ms)
     )
-
-
-def anomaly_result(
-    store: CandleStore,
-    series: Series,
-    peers: list[Series],
-    candles: pl.DataFrame,
-    start_ms: int,
-    end_ms: int,
-    quality: Quality,
-) -> AssetCheckResult:
-    """Anomalies of `candles` in [start, end); gaps every peer series shares are outages."""
-    history = store.read(
-        series, start_ms - quality.volatility_window * series.timeframe.ms, start_ms
-    )
-    findings = anomaly_findings(
-        candles,
-        series.timeframe,
-        start_ms,
-        end_ms,
-        jump_multiple=quality.jump_multiple,
-        volatility_window=quality.volatility_window,
-        history=history,
-    )
-    gaps = gap_ranges(candles, series.timeframe, start_ms, end_ms)
-    outages = _exchange_outages(store, series, peers, gaps, start_ms, end_ms) if gaps else []
-    expected = sum(f.rows_checked for f in findings if f.rule == "gaps")
-    error = any(severity_is_error(f, quality.error_share) for f in findings)
-    extra = {
-        **window_metadata(start_ms, end_ms),
-        **quality_score(findings, expected),
-        "exchange_outages": MetadataValue.md(ranges_md(outages)),
-        "market_gaps": MetadataValue.md(ranges_md([g for g in gaps if g not in outages])),
-    }
-    return check_result(ANOMALIES, findings, candles.height, error=error, extra=extra)
 
 
 def _exchange_outages(

@@ -15,45 +15,16 @@ import polars as pl
 from ..config import Series
 from ..exchange.client import ExchangeClient
 from ..storage.store import CandleStore
+from .delta import chunks, delta_ranges
 from .validation import gap_ranges
-
-MAX_REPORTED_GAPS = 20
 
 
 @dataclass
 class IngestResult:
     rows_written: int = 0
     rows_present: int = 0
-    first_candle: int | None = None
-    last_candle: int | None = None
-    missing_candles: int = 0
     gaps: list[tuple[int, int]] = field(default_factory=list)
     lock_wait_seconds: float = 0.0
-
-
-def delta_ranges(
-    series: Series, windows: list[tuple[int, int]], stored: pl.Series, closed_until: int
-) -> list[tuple[int, int]]:
-    """Per window, [after its last stored candle, its end) clipped to the market start and to
-    closed candles; adjacent ranges are merged."""
-    ranges: list[tuple[int, int]] = []
-    for start, end in windows:
-        in_window = stored.filter((stored >= start) & (stored < end))
-        lo = series.timeframe.ceil(max(start, series.start_ms))
-        if in_window.len():
-            lo = max(lo, int(in_window.max()) + series.timeframe.ms)
-        hi = min(end, closed_until)
-        if lo >= hi:
-            continue
-        if ranges and ranges[-1][1] == lo:
-            ranges[-1] = (ranges[-1][0], hi)
-        else:
-            ranges.append((lo, hi))
-    return ranges
-
-
-def chunks(ranges: list[tuple[int, int]], span: int) -> list[tuple[int, int]]:
-    return [(lo, min(lo + span, hi)) for start, hi in ranges for lo in range(start, hi, span)]
 
 
 async def ingest(
@@ -62,10 +33,11 @@ async def ingest(
     client: ExchangeClient,
     store: CandleStore,
     now_ms: int,
+    stored: pl.Series,
 ) -> IngestResult:
-    """Fetch and store every closed candle of `series` missing from `windows`."""
+    """Fetch and store every closed candle of `series` missing from `windows`, given the open
+    times already `stored` there."""
     closed_until = series.timeframe.closed_until(now_ms)
-    stored = store.open_times(series, windows[0][0], windows[-1][1])
     result = IngestResult()
     todo = chunks(
         delta_ranges(series, windows, stored, closed_until),
@@ -84,14 +56,8 @@ async def ingest(
             for gap in gap_ranges(frame, series.timeframe, lo, hi):
                 if gap[0] == lo and not listed:
                     continue  # before the market's first candle ever: not listed yet
-                result.missing_candles += (gap[1] - gap[0]) // series.timeframe.ms
-                if len(result.gaps) < MAX_REPORTED_GAPS:
-                    result.gaps.append(gap)
+                result.gaps.append(gap)
             listed = listed or frame.height > 0
-            if frame.height:
-                first, last = frame["open_time"].dt.epoch("ms")[[0, -1]]
-                result.first_candle = result.first_candle or first
-                result.last_candle = last
             writing = asyncio.create_task(asyncio.to_thread(store.write, series, frame, lo, hi))
     finally:
         if writing:

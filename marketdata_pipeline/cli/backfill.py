@@ -5,26 +5,13 @@ from __future__ import annotations
 import click
 from dagster import DagsterEventType, DagsterInstance
 
-from ..automation.partitions import partitions_for
 from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
 from ..definitions import build_definitions
 from ..ops.instance import project_instance
-from ..timeframes import from_ms
+from .plan import Plan
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def partition_range(series: Series, start_ms: int, end_ms: int) -> tuple[str, str] | None:
-    """First and last partition keys whose windows overlap [start, end), or None if none do."""
-    definition = partitions_for(series)
-    keys = definition.get_partition_keys()
-    first = definition.get_partition_key_for_timestamp(max(start_ms, series.start_ms) / 1000)
-    last_ms = end_ms - 1
-    if last_ms < series.start_ms or first not in keys:
-        return None
-    last = definition.get_partition_key_for_timestamp(last_ms / 1000)
-    return first, last if last in keys else keys[-1]
 
 
 def materialize_range(job, instance: DagsterInstance, series: Series, first: str, last: str):
@@ -39,22 +26,19 @@ def materialize_range(job, instance: DagsterInstance, series: Series, first: str
     )
 
 
-def sync_series(
-    config: LoadedConfig, chosen: list[Series], start_ms: int, end_ms: int
-) -> list[str]:
-    """Materialize each series over the partitions overlapping [start, end); returns failures."""
+def sync_series(config: LoadedConfig, plans: list[Plan]) -> list[str]:
+    """Run each plan (one single-run backfill per series); returns the failures."""
     instance = project_instance(config)
     job = build_definitions(config).resolve_implicit_global_asset_job_def()
     failures: list[str] = []
-    with click.progressbar(chosen, label="sync", item_show_func=lambda s: s and s.name) as bar:
-        for series in bar:
-            keys = partition_range(series, start_ms, end_ms)
-            if keys is None:
-                continue
-            result = materialize_range(job, instance, series, *keys)
+    with click.progressbar(
+        plans, label="sync", item_show_func=lambda p: p and p.series.name
+    ) as bar:
+        for plan in bar:
+            result = materialize_range(job, instance, plan.series, plan.first, plan.last)
             if not result.success:
                 failures.append(
-                    f"{series.name} {from_ms(start_ms):%Y-%m-%d}..: {failure_message(result)}"
+                    f"{plan.series.name} {plan.first}..{plan.last}: {failure_message(result)}"
                 )
     return failures
 

@@ -57,7 +57,7 @@ class LoadedConfig:
     @cached_property
     def series(self) -> list[Series]:
         return [
-            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start, m.schedule)
+            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start, m.schedule, m.partition)
             for c in self.connectors
             for m in c.markets
             for tf in m.timeframes

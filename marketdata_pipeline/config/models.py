@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import ccxt
 from dagster._utils.schedules import is_valid_cron_schedule
@@ -60,6 +60,9 @@ class Market(_Model):
     timeframes: list[str] = Field(min_length=1)
     start: date
     schedule: str | None = Field(None, description="cron replacing the timeframe's cadence")
+    partition: Literal["day", "month", "year"] | None = Field(
+        None, description="Dagster partition window; default sized by each timeframe's volume"
+    )
 
     @field_validator("schedule")
     @classmethod

@@ -18,6 +18,12 @@ class Series:
     timeframe: Timeframe
     start: date
     schedule: str | None = None
+    partition_override: str | None = None
+
+    @property
+    def partition(self) -> str:
+        """The window of one Dagster partition: the config's choice, else sized by volume."""
+        return self.partition_override or self.timeframe.partition
 
     @property
     def market_slug(self) -> str:

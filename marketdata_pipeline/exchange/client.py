@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import numpy as np
 import polars as pl
 
 from ..config import Connector, Series
 from ..timeframes import from_ms
 from .budget import RequestBudget
 from .errors import PERMANENT, TEMPORARY, THROTTLED, FetchError, MalformedPage, one_line
-from .pages import as_candles, clean_page, number
-from .quirks import RAW_EXTRAS
+from .pages import UNIFIED, as_candles, clean_page
+from .quirks import RAW_KLINES
 
 
 @dataclass
@@ -50,8 +51,7 @@ class ExchangeClient:
                 )
             options[field_name] = os.environ[env]
         self._exchange = getattr(ccxt_async, self.connector.id)(options)
-        if self.connector.id in RAW_EXTRAS:
-            self._keep_raw_extras(*RAW_EXTRAS[self.connector.id])
+        self._raw = RAW_KLINES.get(self.connector.id)
         try:
             await self._call(
                 "load markets",
@@ -97,7 +97,7 @@ class ExchangeClient:
         bounds = [(lo, min(lo + span, end_ms)) for lo in range(start_ms, end_ms, span)]
         gate = asyncio.Semaphore(self.connector.page_concurrency)
 
-        async def one(lo: int, hi: int) -> list[pl.DataFrame]:
+        async def one(lo: int, hi: int) -> list[np.ndarray]:
             async with gate:
                 return await self._fetch_span(series, lo, hi)
 
@@ -108,9 +108,9 @@ class ExchangeClient:
             raise failures.exceptions[0] from None
         return as_candles([page for task in tasks for page in task.result()])
 
-    async def _fetch_span(self, series: Series, lo: int, hi: int) -> list[pl.DataFrame]:
+    async def _fetch_span(self, series: Series, lo: int, hi: int) -> list[np.ndarray]:
         """Page through [lo, hi) from the last good candle until the span is covered."""
-        pages: list[pl.DataFrame] = []
+        pages: list[np.ndarray] = []
         cursor = lo
         while cursor < hi:
             page = await self._call(
@@ -121,33 +121,48 @@ class ExchangeClient:
                 hi,
                 weight=self.connector.rate_limit.ohlcv_weight,
             )
-            if page.is_empty():
+            if not len(page):
                 break
             pages.append(page)
-            cursor = page["open_time"][-1] + series.timeframe.ms
+            cursor = int(page[-1, 0]) + series.timeframe.ms
         return pages
 
-    async def _page(self, series: Series, cursor: int, hi: int) -> pl.DataFrame:
+    async def _page(self, series: Series, cursor: int, hi: int) -> np.ndarray:
         """Clean candles of [cursor, hi); empty only when the exchange proves the range has none."""
-        raw = await self._fetch(series, cursor, self.page_size, hi - 1)
-        page, beyond = clean_page(raw, cursor, hi)
-        if page.height or beyond:
+        raw, columns = await self._fetch(series, cursor, self.page_size, hi - 1)
+        page, beyond = clean_page(raw, cursor, hi, columns)
+        if len(page) or beyond:
             return page
         if raw:
             raise MalformedPage(f"a page of {len(raw)} candles all before {from_ms(cursor)}")
         await self._acquire(self.connector.rate_limit.ohlcv_weight)
-        probe, _ = clean_page(await self._fetch(series, cursor, 1, None), cursor, 2**62)
-        if probe.height and probe["open_time"][0] >= hi:
+        rows, columns = await self._fetch(series, cursor, 1, None)
+        probe, _ = clean_page(rows, cursor, 2**62, columns)
+        if len(probe) and probe[0, 0] >= hi:
             return page  # an honest gap up to hi, e.g. exchange maintenance
-        if probe.is_empty() and self._exchange.markets[series.symbol].get("active") is False:
+        if not len(probe) and self._exchange.markets[series.symbol].get("active") is False:
             return page  # a delisted market has no candles after its last one
         raise MalformedPage(f"an empty page for {_describe_range(series, cursor, hi)}")
 
-    async def _fetch(self, series: Series, since: int, limit: int, until: int | None) -> list:
-        params = {"until": until} if until is not None else {}
-        return await self._exchange.fetch_ohlcv(
-            series.symbol, series.timeframe.name, since=since, limit=limit, params=params
-        )
+    async def _fetch(self, series: Series, since: int, limit: int, until: int | None):
+        """Raw rows of up to `limit` candles from `since` (to `until` inclusive), with the
+        column positions of those rows."""
+        raw = self._raw
+        if raw is None:
+            params = {"until": until} if until is not None else {}
+            rows = await self._exchange.fetch_ohlcv(
+                series.symbol, series.timeframe.name, since=since, limit=limit, params=params
+            )
+            return rows, UNIFIED
+        request = {
+            raw.symbol: self._exchange.market_id(series.symbol),
+            raw.interval: self._exchange.timeframes[series.timeframe.name],
+            raw.since: since,
+            raw.limit: limit,
+        }
+        if until is not None:
+            request[raw.until] = until
+        return await getattr(self._exchange, raw.method)(request), raw.columns
 
     async def _call(self, what: str, fn, *args, weight: int):
         """Run one request under the budget, retrying temporary failures with backoff."""
@@ -188,17 +203,6 @@ class ExchangeClient:
         headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
         value = str(headers.get("retry-after", "")).strip()
         return float(value) if value.isdigit() else None
-
-    def _keep_raw_extras(self, quote_index: int, trades_index: int) -> None:
-        parse = self._exchange.parse_ohlcv
-
-        def parse_with_extras(raw, market=None):
-            row = parse(raw, market)
-            if isinstance(raw, list) and len(raw) > trades_index:
-                row += [number(raw[quote_index]), number(raw[trades_index])]
-            return row
-
-        self._exchange.parse_ohlcv = parse_with_extras
 
 
 def _describe_range(series: Series, lo: int, hi: int) -> str:

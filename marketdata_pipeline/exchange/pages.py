@@ -1,58 +1,64 @@
-"""Raw ccxt OHLCV pages into clean candle frames: a page is trusted entirely or not at all."""
+"""Raw OHLCV pages into clean candles: a page is trusted entirely or not at all.
+
+Pages stay numpy arrays (one row per candle, the columns of CANDLE_SCHEMA, float64) until a
+whole fetched range is turned into one polars frame: per-page frames cost more than the
+parsing they replace.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from ..storage.schema import CANDLE_SCHEMA
 from .errors import MalformedPage, one_line
 
 COLUMNS = list(CANDLE_SCHEMA)
-EXTRA = COLUMNS[6:]
+EMPTY = np.empty((0, len(COLUMNS)))
+# Where the columns sit in the rows of ccxt's unified fetch_ohlcv: six of them, no extras.
+UNIFIED = (0, 1, 2, 3, 4, 5)
 
 
-def clean_page(raw: list, cursor: int, hi: int) -> tuple[pl.DataFrame, bool]:
+def clean_page(
+    raw: object, cursor: int, hi: int, columns: tuple[int, ...] = UNIFIED
+) -> tuple[np.ndarray, bool]:
     """Sorted, unique candles inside [cursor, hi), and whether the page reached past hi.
 
-    A row that is not six numbers (missing, non-numeric or non-finite values) makes the whole
-    page malformed: a page is trusted entirely or not at all.
+    `columns` says where each column of CANDLE_SCHEMA is in a raw row (missing extras are
+    null). A row without all of them as finite numbers makes the whole page malformed.
     """
-    if not isinstance(raw, list) or not all(isinstance(r, list) and len(r) >= 6 for r in raw):
+    if not isinstance(raw, list) or not all(isinstance(r, list) for r in raw):
         raise MalformedPage("page is not a list of candle rows")
-    width = max((len(r) for r in raw), default=6)
-    rows = [r + [None] * (width - len(r)) for r in raw] if width > 6 else raw
+    if not raw:
+        return EMPTY, False
     try:
-        frame = pl.DataFrame(rows, schema=COLUMNS[:width], orient="row", strict=False)
-        frame = frame.cast({c: CANDLE_SCHEMA[c] for c in frame.columns} | {"open_time": pl.Int64})
-    except (pl.exceptions.PolarsError, TypeError, ValueError) as e:
+        table = np.array(raw, dtype=object)
+        if table.ndim != 2:  # rows of different lengths
+            table = np.array([[row[i] for i in columns] for row in raw], dtype=object)
+        values = table[:, list(columns)].astype(np.float64)
+    except (IndexError, TypeError, ValueError) as e:
         raise MalformedPage(f"unreadable candles: {one_line(e)}") from None
-    prices = frame.select(COLUMNS[1:6])
-    if (
-        frame["open_time"].null_count()
-        or prices.null_count().sum_horizontal().item()
-        or not all(prices.select(pl.all().is_finite().all()).row(0))
-    ):
+    if not np.isfinite(values).all():
         raise MalformedPage("a candle has a missing or non-finite value")
-    beyond = bool(frame.height) and frame["open_time"].max() >= hi
-    frame = frame.filter(pl.col("open_time").is_between(cursor, hi, closed="left"))
-    frame = frame.unique("open_time", keep="first").sort("open_time")
-    return frame.with_columns(
-        *(pl.lit(None, CANDLE_SCHEMA[c]).alias(c) for c in EXTRA if c not in frame.columns)
-    ), beyond
+    if values.shape[1] < len(COLUMNS):
+        missing = np.full((len(values), len(COLUMNS) - values.shape[1]), np.nan)
+        values = np.hstack([values, missing])
+    times = values[:, 0]
+    beyond = bool(times.max() >= hi)
+    values = values[(times >= cursor) & (times < hi)]
+    # Stable sort, then the first of each open time: duplicates keep the first one served.
+    values = values[np.argsort(values[:, 0], kind="stable")]
+    _, first = np.unique(values[:, 0], return_index=True)
+    return values[first], beyond
 
 
-def as_candles(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    frame = (
-        pl.concat([f.select(COLUMNS) for f in frames])
-        if frames
-        else pl.DataFrame(schema={**CANDLE_SCHEMA, "open_time": pl.Int64})
-    )
-    frame = frame.unique("open_time", keep="first").sort("open_time")
-    return frame.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
-
-
-def number(value: object) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+def as_candles(pages: list[np.ndarray]) -> pl.DataFrame:
+    """Clean pages of one range as candles: sorted, unique, in the stored schema."""
+    values = np.vstack(pages) if pages else EMPTY
+    values = values[np.argsort(values[:, 0], kind="stable")]
+    _, first = np.unique(values[:, 0], return_index=True)
+    values = values[first]
+    frame = pl.DataFrame(
+        {c: values[:, i] for i, c in enumerate(COLUMNS)}, nan_to_null=True
+    ).with_columns(pl.col("open_time").cast(pl.Int64))
+    return frame.cast(CANDLE_SCHEMA)

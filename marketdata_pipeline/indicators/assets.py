@@ -1,7 +1,6 @@
 """Indicator assets: RSI, EMA and MACD of each candle series, partitioned like its candles."""
 
-import math
-
+import numpy as np
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -16,19 +15,19 @@ from dagster import (
 )
 
 from ..automation.keys import candles_key, indicators_key
-from ..automation.partitions import partition_windows, partitions_for
+from ..automation.partitions import Window, partition_windows, partitions_for
 from ..candles.checks import structure_result
 from ..config import Series
+from ..quality.checks import check_result
+from ..quality.findings import Finding, merge_findings
 from ..storage.io_manager import IO_MANAGER_KEY
 from ..storage.schema import INDICATORS
 from ..storage.store import STORE_KEY, CandleStore
-from ..timeframes import DAY_MS, HOUR_MS, now_ms
-from .checks import indicator_check_specs, indicator_result
+from ..timeframes import HOUR_MS, now_ms
+from .checks import INDICATOR_VALUES, indicator_check_specs
 from .formulas import INDICATOR_COLUMNS, compute_indicators
-
-# Bars read before a partition: TA-Lib's seeds then weigh less than 1e-18 in every value.
-WARMUP_BARS = 1000
-SHORTEST_WINDOW_MS = {"day": DAY_MS, "week": 7 * DAY_MS, "month": 28 * DAY_MS, "year": 365 * DAY_MS}
+from .validation import indicator_findings
+from .warmup import candles_with_warmup, rows_from, warmup_partitions
 
 # Recompute a partition whenever candles it reads (its own or its warm-up's) change, once
 # they are no longer being written and pass their blocking checks. An update seen while the
@@ -41,24 +40,6 @@ FOLLOW_CANDLES = (
     & ~AutomationCondition.in_progress()
     & AutomationCondition.all_deps_blocking_checks_passed()
 ).with_label("follow candles")
-
-
-def warmup_partitions(series: Series) -> int:
-    """How many earlier candle partitions hold the warm-up bars of a partition."""
-    bars = SHORTEST_WINDOW_MS[series.timeframe.partition] // series.timeframe.ms
-    return math.ceil(WARMUP_BARS / bars)
-
-
-def candles_with_warmup(store: CandleStore, series: Series, start_ms: int, end_ms: int):
-    """Candles of [start, end) preceded by at least WARMUP_BARS stored candles, or all of them."""
-    first_ms = store.summary(series).first_ms or start_ms
-    bars = WARMUP_BARS
-    while True:
-        lo = max(start_ms - bars * series.timeframe.ms, first_ms)
-        frame = store.read(series, lo, end_ms)
-        if lo == first_ms or _rows_from(frame, start_ms) >= WARMUP_BARS:
-            return frame
-        bars *= 2
 
 
 def indicator_asset(series: Series) -> AssetsDefinition:
@@ -89,42 +70,70 @@ def indicator_asset(series: Series) -> AssetsDefinition:
     def _indicators(context: AssetExecutionContext) -> MaterializeResult:
         store: CandleStore = getattr(context.resources, STORE_KEY)
         windows = partition_windows(context)
-        start, end = windows[0][0], windows[-1][1]
-        candles = candles_with_warmup(store, series, start, end)
-        warmup = _rows_from(candles, start)
-        structure = structure_result(candles.slice(warmup), series, start, end, now_ms())
-        if not structure.passed:
-            raise Failure(
-                description=f"{series.name}: candles break their structure checks "
-                f"({structure.description}); indicators are not computed over them"
-            )
-        values = compute_indicators(candles).slice(warmup)
-        store.replace(series, values, start, end, INDICATORS)
-        latest = values.tail(1).to_dicts()[0] if values.height else {}
-        preview = {}
-        if values.height and _wants_preview(values, end):
-            from ..access.chart import preview_markdown  # matplotlib: paid only when drawing
+        findings: list[Finding] = []
+        for w in windows:
+            candles, values = _compute_missing(store, series, w)
+            if values is not None:
+                findings = merge_findings(
+                    findings, indicator_findings(values, candles.height - values.height)
+                )
+            metadata = _partition_metadata(store, series, w, values)
+            if (
+                values is not None
+                and values.height
+                and w == windows[-1]
+                and _wants_preview(values, w.end)
+            ):
+                from ..access.chart import preview_markdown  # matplotlib: paid only when drawing
 
-            title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
-            preview["preview"] = MetadataValue.md(
-                preview_markdown(candles.slice(warmup), values, title)
-            )
+                title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
+                metadata["preview"] = MetadataValue.md(
+                    preview_markdown(candles.tail(values.height), values, title)
+                )
+            context.add_asset_metadata(metadata, partition_key=w.key)
+        rows = sum(f.rows_checked for f in findings[:1])
         return MaterializeResult(
-            metadata={
-                "rows": values.height,
-                "warmup_rows": warmup,
-                **{c: _number(latest.get(c)) for c in INDICATOR_COLUMNS},
-                **preview,
-            },
-            check_results=[indicator_result(values, warmup)],
+            check_results=[check_result(INDICATOR_VALUES, findings, rows, error=True)]
         )
 
     return _indicators
 
 
-def _rows_from(frame, start_ms: int) -> int:
-    """Index of the first row at or after start."""
-    return int((frame["open_time"].dt.epoch("ms") < start_ms).sum())
+def _compute_missing(store: CandleStore, series: Series, window: Window):
+    """Indicators of the window from the first open time where candle and indicator rows differ
+    (candle writes delete the indicator rows they change), with warm-up before it; (None, None)
+    when the window is complete."""
+    candles = store.open_times(series, window.start, window.end)
+    done = store.open_times(series, window.start, window.end, INDICATORS)
+    if done.len() == candles.len():
+        return None, None
+    first = int(np.setxor1d(candles.to_numpy(), done.to_numpy())[0])
+    frame = candles_with_warmup(store, series, first, window.end)
+    warmup = rows_from(frame, first)
+    structure = structure_result(frame.slice(warmup), series, first, window.end, now_ms())
+    if not structure.passed:
+        raise Failure(
+            description=f"{series.name}: candles break their structure checks "
+            f"({structure.description}); indicators are not computed over them"
+        )
+    values = compute_indicators(frame).slice(warmup)
+    store.replace(series, values, first, window.end, INDICATORS)
+    return frame, values
+
+
+def _partition_metadata(store: CandleStore, series: Series, window: Window, values) -> dict:
+    """Rows of the partition, how many this run computed, and its latest values."""
+    if values is None or not values.height:
+        values = store.read(series, window.start, window.end, INDICATORS).tail(1)
+        computed = 0
+    else:
+        computed = values.height
+    latest = values.tail(1).to_dicts()[0] if values.height else {}
+    return {
+        "rows": store.open_times(series, window.start, window.end, INDICATORS).len(),
+        "rows_computed": computed,
+        **{c: _number(latest.get(c)) for c in INDICATOR_COLUMNS},
+    }
 
 
 def _number(value: float | None) -> float:

@@ -58,3 +58,19 @@ def row_findings(frame: pl.DataFrame, rules: dict[str, pl.Expr]) -> list[Finding
 def severity_is_error(finding: Finding, threshold: float) -> bool:
     """Whether a finding should fail its check rather than warn: its share exceeds threshold."""
     return finding.share > threshold
+
+
+def merge_findings(a: list[Finding], b: list[Finding]) -> list[Finding]:
+    """Findings of two consecutive frames as one, rule by rule (either may be empty)."""
+    if not a or not b:
+        return a or b
+    return [
+        Finding(
+            x.rule,
+            x.rows_checked + y.rows_checked,
+            x.violations + y.violations,
+            (x.first_offenders + y.first_offenders)[:MAX_OFFENDERS],
+            None if x.mask is None or y.mask is None else pl.concat([x.mask, y.mask]),
+        )
+        for x, y in zip(a, b, strict=True)
+    ]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from marketdata_pipeline.simulator.ccxt_config import config_snippet
 from marketdata_pipeline.simulator.faults import Faults, parse_time_ms
 from marketdata_pipeline.simulator.simulator import Simulator
+from marketdata_pipeline.simulator.symbols import DEFAULT_SYMBOLS
 
 
 def _window(text: str) -> tuple[int, int]:
@@ -32,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--weight-limit", type=int, default=6000, help="request weight per minute")
+    parser.add_argument(
+        "--symbol",
+        dest="symbols",
+        action="append",
+        default=[],
+        help="list this market too, e.g. ABC/USDT (repeatable)",
+    )
     for field in dataclasses.fields(Faults):
         name = field.name.replace("_", "-")
         flags = [f"--fault-{name}" if name == "weight-limit" else f"--{name}"]
@@ -58,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     host, port, weight_limit = args.pop("host"), args.pop("port"), args.pop("weight_limit")
-    sim = Simulator(host=host, port=port, weight_limit=weight_limit, faults=Faults(**args))
+    symbols = {**DEFAULT_SYMBOLS, **{symbol: {} for symbol in args.pop("symbols")}}
+    sim = Simulator(
+        host=host, port=port, weight_limit=weight_limit, faults=Faults(**args), symbols=symbols
+    )
     sim.start()
     print(f"Binance simulator listening on {sim.url}", flush=True)
     print(config_snippet(sim.url), flush=True)

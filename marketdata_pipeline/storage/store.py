@@ -23,7 +23,7 @@ from dagster import ConfigurableResource
 
 from ..config import LoadedConfig
 from .locks import series_lock
-from .schema import CANDLE_SCHEMA, CANDLES
+from .schema import CANDLE_SCHEMA, CANDLES, DERIVED_FROM
 
 STORE_KEY = "candle_store"
 
@@ -133,18 +133,26 @@ class CandleStore(ConfigurableResource):
         more = index.len() > limit and frame.height > 0
         return frame, int(frame["open_time"].dt.epoch("ms")[-1]) if more else None
 
-    def open_times(self, series: Named, start_ms: int, end_ms: int) -> pl.Series:
-        """Stored open times in [start, end) as epoch ms, read from the index alone."""
-        lib = self.library()
+    def open_times(
+        self,
+        series: Named,
+        start_ms: int | None,
+        end_ms: int | None,
+        library: str = CANDLES,
+        limit: int | None = None,
+    ) -> pl.Series:
+        """Stored open times in [start, end) as epoch ms (the first `limit`), from the index."""
+        lib = self.library(library)
         if not lib.has_symbol(series.name):
             return pl.Series("open_time", [], dtype=pl.Int64)
         index = lib.read(
             series.name,
             date_range=_date_range(start_ms, end_ms),
             columns=[],
+            query_builder=None if limit is None else QueryBuilder().head(limit),
             output_format="polars",
         ).data
-        return index["open_time"].dt.epoch("ms")
+        return index[index.columns[0]].dt.epoch("ms").alias("open_time")
 
     def summary(self, series: Named, library: str = CANDLES) -> SeriesSummary:
         lib = self.library(library)
@@ -187,7 +195,22 @@ class CandleStore(ConfigurableResource):
                     date_range=(pd.Timestamp(first), pd.Timestamp(last)),
                     prune_previous_versions=True,
                 )
+                new = merged.join(stored.select("open_time"), on="open_time", how="anti")
+                self._invalidate_derived(series, library, *new["open_time"].dt.epoch("ms")[[0, -1]])
         return WriteResult(written, candles.height - written, waited)
+
+    def _invalidate_derived(self, series: Named, library: str, first: int, last: int) -> None:
+        """Delete derived rows that new base rows in [first, last] change: a missing derived
+        row is recomputed, a stale one would be served as if it were right."""
+        for derived, memory in DERIVED_FROM.get(library, {}).items():
+            summary = self.summary(series, derived)
+            if summary.last_ms is None or summary.last_ms < first:
+                continue  # nothing derived at or after the new rows (the usual append)
+            later = self.open_times(series, last, None, library, limit=memory + 1)
+            end = int(later[-1]) + 1 if later.len() > memory else None
+            self.library(derived).delete_data_in_range(
+                series.name, _date_range(first, end), prune_previous_versions=True
+            )
 
     def replace(
         self, series: Named, frame: pl.DataFrame, start_ms: int, end_ms: int, library: str

@@ -58,13 +58,15 @@ def test_one_schedule_per_timeframe_with_a_cadence_from_it(make_project):
 
 
 def test_each_series_gets_the_partition_holding_the_tick(make_project):
-    project = make_project([market("BTC/USDT", ["1m", "1h"]), market("ETH/USDT", ["1m"])])
+    """Default windows by volume: a month of 1m, a year of 1h."""
+    markets = [market("BTC/USDT", ["1m", "1h"], partition=None), market("ETH/USDT", ["1m"])]
+    project = make_project(markets)
     assert partitions(tick(project, "candles_1m_schedule")) == {
-        "binance/btc_usdt/1m": str(TODAY),
+        "binance/btc_usdt/1m": str(TODAY.replace(day=1)),
         "binance/eth_usdt/1m": str(TODAY),
     }
     assert partitions(tick(project, "candles_1h_schedule")) == {
-        "binance/btc_usdt/1h": str(TODAY.replace(day=1))
+        "binance/btc_usdt/1h": str(TODAY.replace(month=1, day=1))
     }
 
 

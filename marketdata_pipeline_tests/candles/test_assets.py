@@ -6,7 +6,7 @@ import time
 
 import polars as pl
 
-from ..conftest import TODAY, day_key, day_ms, exchange_candles, klines, market, metadata_of
+from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
@@ -52,7 +52,7 @@ def test_in_progress_candle_is_never_stored_and_today_is_kept_current(make_proje
     project = make_project([market(timeframes=["1m", "1h"])])
     for timeframe in ("1m", "1h"):
         series = project.series(timeframe=timeframe)
-        key = day_key(0) if timeframe == "1m" else str(TODAY.replace(day=1))
+        key = day_key(0)
         before = int(time.time() * 1000)
         project.materialize(series, key)
         after = int(time.time() * 1000)

@@ -11,7 +11,7 @@ import pytest
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.simulator import Faults
 
-from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of
+from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of, run_totals
 
 MINUTE = 60_000
 
@@ -45,8 +45,8 @@ def test_backfill_through_5xx_drops_malformed_bodies_and_429s_equals_a_clean_run
     simulator.set_faults(Faults())
     assert sum(n for status, n in stats["status_counts"].items() if str(status) != "200") > 0
     stored_equals_exchange(project, simulator, 30, 1)
-    metadata = metadata_of(result)
-    assert metadata["rows_written"] == 30 * 1440 and metadata["retries"] > 0
+    totals = run_totals(project, result)
+    assert totals["rows_written"] == 30 * 1440 and totals["retries"] > 0
 
 
 def test_duplicated_and_out_of_order_candles_are_cleaned(make_project, simulator):

@@ -1,0 +1,103 @@
+"""What `marketdata sync` has to do, decided from the store alone: no Dagster, no exchange.
+
+A series needs a run when candles of the range are missing (after a window's last stored
+candle, closed only) or when indicator rows are missing: candle writes delete the indicator
+rows they change, up to 1000 bars on, possibly into the next partitions. A range that is
+complete costs no run, no request and no Dagster import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from ..candles.delta import delta_ranges
+from ..config import Series
+from ..indicators.warmup import warmup_partitions
+from ..storage.schema import CANDLES, INDICATORS
+from ..storage.store import CandleStore
+from ..timeframes import PARTITION_FORMAT, from_ms, partition_after, partition_floor, to_ms
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One series' run over partitions first..last, or nothing to do when `first` is None."""
+
+    series: Series
+    first: str | None
+    last: str | None
+    fetch: bool  # candles are missing in the range
+
+
+def windows_of(series: Series, now_ms: int) -> list[tuple[int, int]]:
+    """Every partition window of the series, up to and including the one in progress."""
+    partition = series.partition
+    start = partition_floor(partition, from_ms(series.start_ms))
+    windows = []
+    while to_ms(start) <= now_ms:
+        after = partition_after(partition, start)
+        windows.append((to_ms(start), to_ms(after)))
+        start = after
+    return windows
+
+
+def windows_overlap(series: Series, start_ms: int, end_ms: int, now_ms: int) -> bool:
+    """Whether [start, end) meets the series at all (from its start to now)."""
+    return end_ms > series.start_ms and start_ms <= now_ms
+
+
+def plan(
+    store: CandleStore, series: Series, start_ms: int, end_ms: int, now_ms: int, settle_s: int
+) -> Plan:
+    """The partitions a sync of [start, end) must run for `series` (none when complete)."""
+    every = windows_of(series, now_ms)
+    chosen = [
+        i for i, w in enumerate(every) if w[0] < end_ms and w[1] > max(start_ms, series.start_ms)
+    ]
+    if not chosen:
+        return Plan(series, None, None, False)
+    closed = series.timeframe.closed_until(now_ms - settle_s * 1000)
+    # Only the asked range decides: newer candles of its last partition wait for the schedule.
+    asked = [(max(every[i][0], start_ms), min(every[i][1], end_ms)) for i in chosen]
+    stored = store.open_times(series, asked[0][0], asked[-1][1])
+    fetch = [
+        i for i, w in zip(chosen, asked, strict=True) if delta_ranges(series, [w], stored, closed)
+    ]
+    # Windows whose indicators a candle write may change: the next warm-up's worth.
+    reach = warmup_partitions(series)
+    span = range(chosen[0], min(chosen[-1] + reach + 1, len(every)))
+    dirty = _missing_indicators(store, series, [every[i] for i in span])
+    todo = set(fetch) | {i for i, missing in zip(span, dirty, strict=True) if missing}
+    if fetch:
+        later = range(fetch[-1] + 1, min(fetch[-1] + reach + 1, len(every)))
+        todo |= {i for i in later if _has_candles(store, series, every[i])}
+    if not todo:
+        return Plan(series, None, None, False)
+    return Plan(series, _key(every[min(todo)]), _key(every[max(todo)]), bool(fetch))
+
+
+def _missing_indicators(
+    store: CandleStore, series: Series, windows: list[tuple[int, int]]
+) -> list[bool]:
+    """Per window, whether some stored candle has no indicator row."""
+    lo, hi = windows[0][0], windows[-1][1]
+    edges = np.array([w[0] for w in windows] + [hi])
+    counts = [
+        np.diff(np.searchsorted(store.open_times(series, lo, hi, library).to_numpy(), edges))
+        for library in (CANDLES, INDICATORS)
+    ]
+    return list(counts[0] != counts[1])
+
+
+def _has_candles(store: CandleStore, series: Series, window: tuple[int, int]) -> bool:
+    return store.open_times(series, *window, limit=1).len() > 0
+
+
+def _key(window: tuple[int, int]) -> str:
+    return datetime.fromtimestamp(window[0] / 1000, tz=UTC).strftime(PARTITION_FORMAT)
+
+
+def nothing_to_sync(series: Series) -> str:
+    return f"nothing to sync: {series.exchange} {series.symbol} {series.timeframe.name} starts {series.start}"
