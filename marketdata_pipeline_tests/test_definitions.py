@@ -50,12 +50,12 @@ def test_asset_keys_partitions_and_pools_snapshot():
     minute = defs.resolve_assets_def(dg.AssetKey(["binance", "btc_usdt", "candles_1m"]))
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()
     assert minute.partitions_def.get_first_partition_key() == "2024-01-01"
-    assert minute.partitions_def.cron_schedule == "0 0 * * *"
+    assert minute.partitions_def.cron_schedule == "0 0 1 * *"  # a month of 1m
     assert (
         defs.resolve_assets_def(
             dg.AssetKey(["binance", "btc_usdt", "candles_1h"])
         ).partitions_def.cron_schedule
-        == "0 0 1 * *"
+        == "0 0 1 1 *"
     )
     assert (
         defs.resolve_assets_def(

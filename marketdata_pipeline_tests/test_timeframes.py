@@ -2,7 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from marketdata_pipeline.timeframes import TIMEFRAMES, get_timeframe, partition_floor, to_ms
+from marketdata_pipeline.timeframes import (
+    TIMEFRAMES,
+    get_timeframe,
+    partition_after,
+    partition_floor,
+    to_ms,
+)
 
 T = to_ms(datetime(2024, 3, 13, 10, 37, 25, tzinfo=UTC))  # a Wednesday
 
@@ -36,7 +42,6 @@ def test_unknown_timeframe_lists_the_allowed_ones():
     ("partition", "start"),
     [
         ("day", (2024, 3, 13)),
-        ("week", (2024, 3, 11)),
         ("month", (2024, 3, 1)),
         ("year", (2024, 1, 1)),
     ],
@@ -47,12 +52,30 @@ def test_partition_floor(partition, start):
     )
 
 
-def test_partition_windows_hold_a_handful_of_pages():
-    window_ms = {
-        "day": 86_400_000,
-        "week": 7 * 86_400_000,
-        "month": 31 * 86_400_000,
-        "year": 366 * 86_400_000,
+def test_partition_windows_are_sized_by_volume():
+    """At most ~53,000 candles (a few dozen pages) and at least 52 per default window."""
+    window_ms = {"month": 31 * 86_400_000, "year": 366 * 86_400_000}
+    sizes = {tf.name: window_ms[tf.partition] // tf.ms for tf in TIMEFRAMES.values()}
+    assert sizes == {
+        "1m": 44640,
+        "5m": 8928,
+        "15m": 35136,
+        "30m": 17568,
+        "1h": 8784,
+        "4h": 2196,
+        "1d": 366,
+        "1w": 52,
     }
-    for tf in TIMEFRAMES.values():
-        assert window_ms[tf.partition] // tf.ms <= 3000, tf.name
+
+
+@pytest.mark.parametrize(
+    ("partition", "start", "after"),
+    [
+        ("day", (2024, 2, 29), (2024, 3, 1)),
+        ("month", (2024, 12, 1), (2025, 1, 1)),
+        ("month", (2024, 1, 1), (2024, 2, 1)),
+        ("year", (2024, 1, 1), (2025, 1, 1)),
+    ],
+)
+def test_partition_after(partition, start, after):
+    assert partition_after(partition, datetime(*start, tzinfo=UTC)) == datetime(*after, tzinfo=UTC)

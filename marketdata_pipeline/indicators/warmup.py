@@ -18,8 +18,7 @@ SHORTEST_WINDOW_MS = {"day": DAY_MS, "month": 28 * DAY_MS, "year": 365 * DAY_MS}
 
 def warmup_partitions(series: Series) -> int:
     """How many earlier candle partitions hold the warm-up bars of a partition."""
-    bars = SHORTEST_WINDOW_MS[series.partition] // series.timeframe.ms
-    return math.ceil(WARMUP_BARS / bars)
+    return math.ceil(WARMUP_BARS * series.timeframe.ms / SHORTEST_WINDOW_MS[series.partition])
 
 
 def candles_with_warmup(store: CandleStore, series: Series, start_ms: int, end_ms: int):

@@ -6,7 +6,7 @@ import time
 
 import polars as pl
 
-from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of
+from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of, run_totals
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
@@ -87,3 +87,33 @@ def test_unknown_symbol_fails_its_asset_with_a_clear_error(make_project, simulat
         "binance does not list symbol 'NOPE/USDT'; fix markets[].symbol in the config"
         " (ccxt unified form, e.g. BTC/USDT)"
     )
+
+
+def test_each_partition_holds_its_own_figures_and_the_run_its_totals(make_project, simulator):
+    project = make_project()
+    series = project.series()
+    project.store.write(
+        series,
+        exchange_candles(
+            simulator, "BTC/USDT", "1m", day_ms(3), day_ms(3) + 600 * 60_000
+        ).with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC"))),
+        day_ms(3),
+        day_ms(2),
+    )
+    simulator.reset_stats()
+    result = project.materialize(series, day_key(4), day_key(2))
+    partitions = {
+        e.step_materialization_data.materialization.partition: {
+            k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()
+        }
+        for e in result.all_events
+        if e.is_step_materialization and "candles" in e.asset_key.path[-1]
+    }
+    written = {key: m["rows_written"] for key, m in partitions.items()}
+    assert written == {day_key(4): 1440, day_key(3): 1440 - 600, day_key(2): 1440}
+    assert {m["rows_stored"] for m in partitions.values()} == {1440}
+    assert partitions[day_key(3)]["first_candle"] == f"{day_key(3)}T00:00:00+00:00"
+    assert "requests" not in partitions[day_key(3)]  # request figures are the run's
+    totals = run_totals(project, result)
+    assert totals["rows_written"] == 3 * 1440 - 600
+    assert totals["requests"] == klines(simulator) + 1  # the pages and the markets

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 
 from marketdata_pipeline.simulator import Faults
 
 from ..conftest import TODAY, market, marketdata
+from ..indicators.test_assets import assert_equals_talib_on_whole_series
 
 
 def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
@@ -72,3 +76,56 @@ def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path)
     assert simulator.stats()["klines_requests"] <= total_pages - kept // 1000 + 1
     stored = store.read(series)
     assert stored.height == 30 * 1440 and stored["open_time"].is_unique().all()
+
+
+def month_start(day) -> date:
+    return day.replace(day=1)
+
+
+def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make_project, tmp_path):
+    """Without any daemon: the second sync recomputes the later month, whose warm-up changed."""
+    later = month_start(month_start(TODAY) - timedelta(days=1))
+    earlier = month_start(later - timedelta(days=1))
+    project = make_project([market(timeframes=["5m"], start=earlier, partition=None)])
+    series = project.series(timeframe="5m")
+    for start, end in ((later, month_start(TODAY)), (earlier, later)):
+        done = marketdata("sync", "--start", str(start), "--end", str(end), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    candles = project.store.read(series)
+    assert candles["open_time"].min() == datetime(earlier.year, earlier.month, 1, tzinfo=UTC)
+    assert_equals_talib_on_whole_series(project, series)
+
+
+def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, tmp_path):
+    make_project([market(start=TODAY - timedelta(days=3))])
+    args = (
+        "sync",
+        "--start",
+        str(TODAY - timedelta(days=3)),
+        "--end",
+        str(TODAY - timedelta(days=1)),
+    )
+    assert marketdata(*args, cwd=tmp_path).returncode == 0
+    runs = len(project_runs(tmp_path))
+    simulator.reset_stats()
+    again = marketdata(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        f"nothing to fetch for binance/btc_usdt/1m: {TODAY - timedelta(days=3)} on is complete\n"
+    )
+    assert simulator.stats()["requests"] == 0
+    assert len(project_runs(tmp_path)) == runs
+
+
+def test_a_range_before_the_series_start_is_a_user_mistake(make_project, tmp_path):
+    make_project([market(start=TODAY - timedelta(days=3))])
+    done = marketdata("sync", "--start", "2020-01-01", "--end", "2020-02-01", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: nothing to sync: binance BTC/USDT 1m starts {TODAY - timedelta(days=3)}\n"
+    )
+
+
+def project_runs(folder) -> list:
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(folder / "dagster_home"))) as instance:
+        return instance.get_run_records()

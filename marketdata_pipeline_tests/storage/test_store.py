@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 
 from marketdata_pipeline.config import Series
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, INDICATORS
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, get_timeframe
 
@@ -85,3 +85,24 @@ def test_concurrent_writers_of_one_series_lose_nothing(tmp_path):
     stored = store_in(tmp_path).read(SERIES)
     assert stored.height == 8 * 1440
     assert stored["open_time"].is_unique().all()
+
+
+def test_new_candles_delete_the_indicator_rows_they_change_and_nothing_else(tmp_path):
+    """Rows from the first new candle to 1000 candles after the last one; appends delete none."""
+    store = store_in(tmp_path)
+    before, hole, after = (
+        candles(T0, 500),
+        candles(T0 + 500 * MINUTE_MS, 10),
+        candles(T0 + 510 * MINUTE_MS, 3000),
+    )
+    for frame in (before, after):
+        store.write(SERIES, frame, T0, T0 + DAY_MS * 3)
+    indicators = store.read(SERIES).select("open_time", pl.col("close").alias("rsi14"))
+    store.replace(SERIES, indicators, T0, T0 + DAY_MS * 3, INDICATORS)
+    store.write(SERIES, candles(T0 + 3510 * MINUTE_MS, 5), T0, T0 + DAY_MS * 3)  # an append
+    assert store.open_times(SERIES, None, None, INDICATORS).len() == 3500
+    store.write(SERIES, hole, T0, T0 + DAY_MS * 3)
+    kept = store.open_times(SERIES, None, None, INDICATORS)
+    # The 500 before the hole, then from the 1000th candle after the hole's last one (excluded).
+    assert kept.len() == 500 + (3000 - 1000)
+    assert kept.filter(kept >= T0 + 500 * MINUTE_MS).min() == T0 + (510 + 1000) * MINUTE_MS
