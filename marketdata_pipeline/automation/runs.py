@@ -19,15 +19,25 @@ SERIES_TAG = "marketdata/series"
 ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
 
 
-def series_run(series: Series, first: str, last: str) -> tuple[list[AssetKey], dict[str, str]]:
+def series_run(
+    series: Series | list[Series], first: str, last: str
+) -> tuple[list[AssetKey], dict[str, str]]:
     """Candles and indicators of partitions first..last in one run (a single-run backfill):
-    the asset selection and the tags of that run."""
+    the asset selection and the tags of that run. Several series sharing their partitions
+    run together, tagged with every name, comma-separated."""
+    group = series if isinstance(series, list) else [series]
     tags = {
-        SERIES_TAG: series.name,
+        SERIES_TAG: ",".join(s.name for s in group),
         ASSET_PARTITION_RANGE_START_TAG: first,
         ASSET_PARTITION_RANGE_END_TAG: last,
     }
-    return [candles_key(series), indicators_key(series)], tags
+    return [key for s in group for key in (candles_key(s), indicators_key(s))], tags
+
+
+def series_of(run) -> list[str]:
+    """The series a run covers, from its tags."""
+    value = run.tags.get(SERIES_TAG)
+    return value.split(",") if value else []
 
 
 def series_request(series: Series, first: str, last: str, run_key: str) -> RunRequest:
@@ -38,4 +48,4 @@ def series_request(series: Series, first: str, last: str, run_key: str) -> RunRe
 def busy_series(instance: DagsterInstance) -> set[str]:
     """Series with a run queued or in progress: a new request would overlap it."""
     records = instance.get_run_records(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
-    return {r.dagster_run.tags[SERIES_TAG] for r in records if SERIES_TAG in r.dagster_run.tags}
+    return {name for r in records for name in series_of(r.dagster_run)}

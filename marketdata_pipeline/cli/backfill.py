@@ -1,20 +1,31 @@
-"""What `marketdata sync` runs: one single-run backfill per series, in the project's instance."""
+"""What `marketdata sync` runs: single-run backfills in the project's instance.
+
+Series that share their partitions and range run together: Dagster's cost is per run as much
+as per partition, so 16 series of a month are one run, not 16.
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import click
 from dagster import DagsterEventType, DagsterInstance
 
+from ..automation.keys import candles_key, indicators_key
+from ..automation.partitions import partitions_for
 from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
 from ..definitions import build_definitions
 from ..ops.instance import project_instance
 from .plan import Plan
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster logs to the instance (the UI shows them); the terminal gets one line per failure.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def materialize_range(job, instance: DagsterInstance, series: Series, first: str, last: str):
+def materialize_range(
+    job, instance: DagsterInstance, series: Series | list[Series], first: str, last: str
+):
     """One run of the series' candles and indicators over partitions first..last."""
     selection, tags = series_run(series, first, last)
     return job.execute_in_process(
@@ -27,27 +38,49 @@ def materialize_range(job, instance: DagsterInstance, series: Series, first: str
 
 
 def sync_series(config: LoadedConfig, plans: list[Plan]) -> list[str]:
-    """Run each plan (one single-run backfill per series); returns the failures."""
+    """Run the plans, grouped by partitions and range; returns the failures."""
     instance = project_instance(config)
     job = build_definitions(config).resolve_implicit_global_asset_job_def()
+    groups: dict[tuple, list[Series]] = defaultdict(list)
+    for plan in plans:
+        groups[(partitions_for(plan.series), plan.first, plan.last)].append(plan.series)
     failures: list[str] = []
-    with click.progressbar(
-        plans, label="sync", item_show_func=lambda p: p and p.series.name
-    ) as bar:
-        for plan in bar:
-            result = materialize_range(job, instance, plan.series, plan.first, plan.last)
-            if not result.success:
-                failures.append(
-                    f"{plan.series.name} {plan.first}..{plan.last}: {failure_message(result)}"
-                )
+    label = lambda item: item and ", ".join(s.name for s in item[1])  # noqa: E731
+    with click.progressbar(list(groups.items()), label="sync", item_show_func=label) as bar:
+        for (_, first, last), group in bar:
+            result = materialize_range(job, instance, group, first, last)
+            failures += [
+                f"{name} {first}..{last}: {why}" for name, why in failed_series(result, group)
+            ]
     return failures
 
 
-def failure_message(result) -> str:
+def failed_series(result, group: list[Series]) -> list[tuple[str, str]]:
+    """(series, one-line cause) for each series of the run with a failed step."""
+    names = {
+        "__".join(key.path): series.name
+        for series in group
+        for key in (candles_key(series), indicators_key(series))
+    }
+    failed: dict[str, str] = {}
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.user_failure_data
-            if error and error.description:
-                return error.description
-            return event.step_failure_data.error.message.strip().splitlines()[-1]
+            failed.setdefault(names.get(event.step_key, event.step_key), _cause(event))
+    if not failed and not result.success:
+        failed["run"] = f"run {result.run_id} failed"
+    return list(failed.items())
+
+
+def failure_message(result) -> str:
+    """The first failed step's one-line cause."""
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            return _cause(event)
     return f"run {result.run_id} failed"
+
+
+def _cause(event) -> str:
+    error = event.step_failure_data.user_failure_data
+    if error and error.description:
+        return error.description
+    return event.step_failure_data.error.message.strip().splitlines()[-1]

@@ -6,12 +6,15 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from dagster._utils.schedules import cron_string_iterator
 
 from ..automation.freshness import lag_of
-from ..automation.runs import SERIES_TAG
+from ..automation.runs import series_of
 from ..automation.schedules import CADENCE
 from ..config import LoadedConfig, Series
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
 from ..storage.store import store_for
 from ..timeframes import from_ms
+
+# How far back `status` looks for a series' last run and last failure.
+RECENT_RUNS = 500
 
 
 def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict]:
@@ -59,10 +62,9 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
 
 
 def _runs(instance: DagsterInstance, series: Series, limit: int, statuses=None):
-    records = instance.get_run_records(
-        RunsFilter(tags={SERIES_TAG: series.name}, statuses=statuses or []), limit=limit
-    )
-    return [r.dagster_run for r in records]
+    """The series' latest runs, alone or grouped with others (see `series_of`)."""
+    records = instance.get_run_records(RunsFilter(statuses=statuses or []), limit=RECENT_RUNS)
+    return [r.dagster_run for r in records if series.name in series_of(r.dagster_run)][:limit]
 
 
 def _ticks(series: Series, now_ms: int):

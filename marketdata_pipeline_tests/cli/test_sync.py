@@ -129,3 +129,22 @@ def test_a_range_before_the_series_start_is_a_user_mistake(make_project, tmp_pat
 def project_runs(folder) -> list:
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(folder / "dagster_home"))) as instance:
         return instance.get_run_records()
+
+
+def test_series_sharing_their_partitions_sync_in_one_run_and_fail_by_name(make_project, tmp_path):
+    start = TODAY - timedelta(days=2)
+    project = make_project(
+        [market(start=start), market("ETH/USDT", start=start), market("NOPE/USDT", start=start)]
+    )
+    done = marketdata("sync", "--start", str(start), "--end", str(TODAY), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: binance/nope_usdt/1m {start}..{TODAY - timedelta(days=1)}: binance does not list"
+        " symbol 'NOPE/USDT'; fix markets[].symbol in the config (ccxt unified form, e.g. BTC/USDT)"
+    ]
+    runs = project_runs(tmp_path)
+    assert [r.dagster_run.tags["marketdata/series"] for r in runs] == [
+        "binance/btc_usdt/1m,binance/eth_usdt/1m,binance/nope_usdt/1m"
+    ]
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        assert project.store.summary(project.series(symbol)).rows == 2 * 1440
