@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..automation.freshness import lag_of
 from ..config import ConfigError, Freshness, LoadedConfig, Series
-from ..exchange.resource import budget_path
+from ..exchange.budget import budget_path
 from ..storage.schema import CANDLES, INDICATORS
 from ..storage.store import CandleStore, store_for
 from ..timeframes import get_timeframe, now_ms, parse_time
