@@ -37,6 +37,7 @@ benchmark: install
 	$(BIN)/python benchmarks/ratelimit.py
 	$(BIN)/python benchmarks/indicators.py
 	$(BIN)/python benchmarks/query.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) .data .dagster_home

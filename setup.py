@@ -20,6 +20,7 @@ setup(
         "pyyaml>=6",
         "click>=8.1",
         "fastapi>=0.115,<1",
+        "fastapi-offline>=1.7,<2",  # Swagger UI and ReDoc files for /docs without a CDN
         "uvicorn>=0.30,<1",
         "matplotlib>=3.8,<4",
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from .analytics.market_summary import market_summary_asset
@@ -12,11 +14,16 @@ from .config import LoadedConfig, load_config
 from .exchange.resource import exchange_resources
 from .indicators.assets import indicator_asset
 from .storage.io_manager import IO_MANAGER_KEY, ArcticIOManager
-from .storage.store import STORE_KEY, store_for
+from .storage.resource import store_resource
+from .storage.store import STORE_KEY
+
+# Single-run backfills rely on `backfill_policy`, still marked beta by Dagster.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
 def build_definitions(config: LoadedConfig) -> dg.Definitions:
-    store = store_for(config)
+    config.check_schedules()
+    store = store_resource(config)
     resources = {
         STORE_KEY: store,
         IO_MANAGER_KEY: ArcticIOManager(store=store),

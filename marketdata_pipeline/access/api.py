@@ -2,6 +2,10 @@
 
 Every read goes through CandleStore; request values only ever select a configured series and
 a time range, so nothing from a request reaches storage paths or SQL.
+
+The docs pages (/docs, /redoc) load Swagger UI and ReDoc from files shipped in the
+fastapi-offline package, served by the API itself, instead of FastAPI's default CDN: they
+work on machines without internet access.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import polars as pl
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..automation.freshness import lag_of
 from ..config import ConfigError, Freshness, LoadedConfig, Series
-from ..exchange.resource import budget_path
+from ..exchange.budget import budget_path
 from ..storage.schema import CANDLES, INDICATORS
 from ..storage.store import CandleStore, store_for
 from ..timeframes import get_timeframe, now_ms, parse_time
@@ -49,7 +54,11 @@ def create_app(config: LoadedConfig) -> FastAPI:
     """The API of one project: its store and its connectors' request budgets."""
     store = store_for(config)
     budgets = budget_path(config)
-    app = FastAPI(title="marketdata", description="Stored OHLCV candles and their indicators.")
+    app = FastAPIOffline(
+        title="marketdata",
+        description="Stored OHLCV candles and their indicators.",
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
     app.add_exception_handler(RequestValidationError, _one_line_validation_error)
 
     @app.get("/series", summary="Every configured series with its stored range")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -15,7 +16,9 @@ from ..config import Series, load_config
 from ..storage.schema import INDICATOR_COLUMNS, INDICATORS
 from ..storage.store import CandleStore, store_for
 from ..timeframes import parse_time
-from .sql import SqlResult, run_sql
+
+if TYPE_CHECKING:
+    from .sql import SqlResult
 
 
 class MarketData:
@@ -83,8 +86,11 @@ class MarketData:
         """One DuckDB query over the tables `candles` and `indicators` of every series.
 
         Both have the columns exchange, symbol, timeframe and open_time; filters on them decide
-        what is read from storage (see `last_scan` for how much was).
+        what is read from storage (see `last_scan` for how much was). DuckDB is imported here,
+        so reading candles does not pay for it.
         """
+        from .sql import run_sql
+
         self.last_scan = run_sql(self.store, self.config.series, query)
         return self.last_scan.frame
 

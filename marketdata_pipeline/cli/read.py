@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import polars as pl
 
 from ..timeframes import from_ms
 from .support import emit, market_data_of, output_options, table, time_range, user_errors
@@ -45,6 +44,8 @@ def candles(
 @user_errors
 def series(ctx: click.Context) -> None:
     """Every configured series with its stored first and last candle and row count."""
+    import polars as pl
+
     frame = market_data_of(ctx).series()
     stamps = [pl.col(c).dt.strftime("%Y-%m-%d %H:%M").fill_null("-") for c in ("first", "last")]
     click.echo(table(frame.with_columns(*stamps, pl.col("start").cast(pl.String)).to_dicts()))

@@ -5,11 +5,24 @@ FastAPI, uvicorn and matplotlib are imported inside the commands to keep the CLI
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
+import sys
 from pathlib import Path
 
 import click
 
-from .support import UserError, config_of, one_series, store_of, time_range, user_errors
+from .support import (
+    UserError,
+    config_of,
+    one_series,
+    store_of,
+    time_range,
+    user_errors,
+    writable,
+    written,
+)
 
 # Without --start, a chart shows the last this many stored candles before --end.
 DEFAULT_CHART_CANDLES = 300
@@ -23,12 +36,44 @@ DEFAULT_CHART_CANDLES = 300
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the read-only HTTP API (candles, indicators, freshness, health; docs at /docs)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from ..access.api import create_app
 
-    app = create_app(config_of(ctx))
+    config = config_of(ctx)
+    listening = listen(host, port)
+    app = create_app(config)
+    port = listening.getsockname()[1]  # the one the system picked for --port 0
     click.echo(f"marketdata API on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    server.run(sockets=[listening])
+    if not server.started:  # uvicorn logged why, as `uvicorn.run` would
+        sys.exit(STARTUP_FAILURE)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here so a busy port is one line, not uvicorn's exit 3.
+
+    uvicorn serves on this very socket, so nothing can take the port between the check and the
+    start. SO_REUSEADDR is set (as uvicorn does) so a port left in TIME_WAIT is not "busy".
+    """
+    if not 0 <= port <= 65535:  # getaddrinfo would wrap it around
+        raise UserError(f"--port {port} is not a TCP port; pass one from 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with contextlib.ExitStack() as on_error:
+            listening = on_error.enter_context(socket.socket(family, kind, proto))
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listening.bind(address)
+            listening.listen()
+            on_error.pop_all()
+        return listening
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} is in use; pass --port") from None
+        raise UserError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}); pass --host or --port"
+        ) from None
 
 
 @click.command()
@@ -64,6 +109,7 @@ def chart(
 
     if output.suffix.lower() not in FORMATS:
         raise UserError(f"--output {output}: unsupported format; use a .png or .html file")
+    writable(output)  # before reading anything
     config = config_of(ctx)
     series = one_series(config, exchange, symbol, timeframe)
     start_ms, end_ms = time_range(start, end, start_required=False)
@@ -80,5 +126,6 @@ def chart(
             " or fetch them with `marketdata sync`"
         )
     indicators = store.read(series, start_ms, end_ms, library=INDICATORS)
-    render_chart(candles, indicators, f"{series.exchange} {series.symbol} {timeframe}", output)
+    title = f"{series.exchange} {series.symbol} {timeframe}"
+    written(output, lambda path: render_chart(candles, indicators, title, path))
     click.echo(f"wrote {output} ({candles.height} candles)")

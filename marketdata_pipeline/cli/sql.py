@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..access.duck import SqlError
-from ..access.sql import run_sql
 from .support import UserError, config_of, emit, output_options, store_of, user_errors
 
 
@@ -26,6 +24,8 @@ def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
     WHERE symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '2024-01-01'
     AND open_time < '2024-02-01' GROUP BY day ORDER BY day"
     """
+    from ..access.duck import SqlError
+    from ..access.sql import run_sql
 
     config = config_of(ctx)
     try:

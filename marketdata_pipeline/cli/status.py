@@ -19,6 +19,7 @@ def status(ctx: click.Context) -> None:
     from ..ops.status import connector_rows, series_rows
 
     config = config_of(ctx)
+    config.check_schedules()  # next runs come from the crons
     instance = project_instance(config)
     click.echo(table(connector_rows(config, instance)))
     rows = series_rows(config, instance, now_ms())

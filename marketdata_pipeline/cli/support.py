@@ -1,18 +1,25 @@
-"""What the `marketdata` commands share: one-line user errors, time ranges and output."""
+"""What the `marketdata` commands share: one-line user errors, time ranges and output.
+
+Every command module is imported for `marketdata --help`, so heavy libraries (polars, ArcticDB,
+DuckDB, Dagster, ccxt) are imported inside the commands that use them, never at module level.
+"""
 
 from __future__ import annotations
 
 import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import polars as pl
 
 from ..config import ConfigError, LoadedConfig, Series, load_config
-from ..exchange.errors import FetchError
-from ..storage.store import CandleStore, store_for
 from ..timeframes import now_ms, parse_time
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..storage.store import CandleStore
 
 
 class UserError(Exception):
@@ -26,11 +33,11 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (ConfigError, FetchError, UserError) as e:
+        except (ConfigError, UserError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
-        except OSError as e:  # e.g. --output into a folder that does not exist
-            click.echo(f"error: {e.strerror}: {e.filename}", err=True)
+        except OSError as e:  # a file the user named cannot be read or written
+            click.echo(f"error: {e.filename or 'file'}: {e.strerror or e}", err=True)
             sys.exit(2)
 
     return wrapper
@@ -63,6 +70,8 @@ def config_of(ctx: click.Context) -> LoadedConfig:
 
 
 def store_of(config: LoadedConfig) -> CandleStore:
+    from ..storage.store import store_for
+
     return store_for(config)
 
 
@@ -72,12 +81,31 @@ def market_data_of(ctx: click.Context):
     return MarketData(config_of(ctx).path)
 
 
+def writable(output: Path) -> Path:
+    """`output` if its folder exists, else a UserError naming the path and the fix."""
+    if not output.parent.is_dir():
+        raise UserError(
+            f"--output {output}: folder {output.parent} does not exist; create it or write elsewhere"
+        )
+    return output
+
+
+def written(output: Path, write) -> None:
+    """Run `write(output)`; a refusal (permissions, a folder in the way) is one UserError line."""
+    try:
+        write(writable(output))
+    except OSError as e:
+        raise UserError(
+            f"--output {output}: cannot write ({e.strerror or e}); choose a path you can write"
+        ) from None
+
+
 def emit(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
     """Write a result as an aligned table, csv, json (a list of row objects) or parquet."""
     if fmt == "parquet":
         if output is None:
             raise UserError("--format parquet needs --output FILE")
-        frame.write_parquet(output)
+        written(output, frame.write_parquet)
         return
     if fmt == "csv" and any(d.is_nested() for d in frame.dtypes):
         raise UserError("csv cannot hold list or struct columns; use --format json or parquet")
@@ -87,7 +115,7 @@ def emit(frame: pl.DataFrame, fmt: str, output: Path | None) -> None:
     else:
         text = frame.write_csv() if fmt == "csv" else frame.write_json() + "\n"
     if output:
-        output.write_text(text)
+        written(output, lambda path: path.write_text(text))
     else:
         click.echo(text, nl=False)
 
@@ -100,9 +128,8 @@ def table(rows: list[dict]) -> str:
     """Rows as aligned text columns."""
     if not rows:
         return "no series configured"
-    frame = pl.DataFrame(rows)
-    widths = {c: max(len(c), *(len(str(v)) for v in frame[c])) for c in frame.columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in frame.columns)]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in rows[0]}
+    lines = ["  ".join(c.ljust(w) for c, w in widths.items())]
     lines += ["  ".join(str(v).ljust(widths[c]) for c, v in row.items()) for row in rows]
     return "\n".join(lines)
 

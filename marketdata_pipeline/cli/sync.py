@@ -7,7 +7,6 @@ import sys
 import click
 
 from ..timeframes import from_ms, now_ms
-from .plan import nothing_to_sync, plan, windows_overlap
 from .support import UserError, config_of, store_of, time_range, user_errors
 
 
@@ -28,6 +27,8 @@ def sync(
     end: str | None,
 ) -> None:
     """Materialize the matching candle assets for a range through Dagster."""
+    from .plan import nothing_to_sync, plan, windows_overlap  # the store: only when syncing
+
     config = config_of(ctx)
     chosen = config.select(exchange, symbol, timeframe)
     start_ms, end_ms = time_range(start, end, start_required=True)

@@ -63,6 +63,22 @@ class LoadedConfig:
             for tf in m.timeframes
         ]
 
+    def check_schedules(self) -> None:
+        """Each market's `schedule` must be a cron Dagster accepts, checked by Dagster itself.
+
+        Only what runs schedules calls this: it imports Dagster, which the commands that only
+        read stored data do without.
+        """
+        from dagster._utils.schedules import is_valid_cron_schedule
+
+        for c in self.model.exchanges:
+            for m in c.markets:
+                if m.schedule is not None and not is_valid_cron_schedule(m.schedule):
+                    raise ConfigError(
+                        f"{self.path}: exchanges[{c.id}].markets[{m.symbol}].schedule: schedule"
+                        f" {m.schedule!r} is not a cron expression such as '*/5 * * * *'"
+                    )
+
     def peers(self, series: Series) -> list[Series]:
         """Series of the same exchange and timeframe, the other markets an outage would hit."""
         return [

@@ -6,11 +6,10 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-import ccxt
-from dagster._utils.schedules import is_valid_cron_schedule
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..timeframes import get_timeframe
+from .exchange_ids import exchange_ids
 from .series import market_slug
 
 
@@ -59,17 +58,12 @@ class Market(_Model):
     symbol: str
     timeframes: list[str] = Field(min_length=1)
     start: date
-    schedule: str | None = Field(None, description="cron replacing the timeframe's cadence")
+    schedule: str | None = Field(
+        None, description="cron replacing the timeframe's cadence (checked by `check_schedules`)"
+    )
     partition: Literal["day", "month", "year"] | None = Field(
         None, description="Dagster partition window; default sized by each timeframe's volume"
     )
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_cron_schedule(value):
-            raise ValueError(f"schedule {value!r} is not a cron expression such as '*/5 * * * *'")
-        return value
 
     @field_validator("symbol")
     @classmethod
@@ -119,7 +113,7 @@ class Connector(_Model):
     @field_validator("id")
     @classmethod
     def _known_exchange(cls, value: str) -> str:
-        if value not in ccxt.exchanges:
+        if value not in exchange_ids():
             raise ValueError(
                 f"unknown exchange id {value!r}; use a ccxt exchange id such as binance, okx, bybit"
             )

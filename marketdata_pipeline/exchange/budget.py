@@ -14,8 +14,15 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ..config import LoadedConfig
+
 # Requests reach the exchange a little after their grant; widen the window to absorb that.
 ARRIVAL_MARGIN_SECONDS = 0.5
+
+
+def budget_path(config: LoadedConfig) -> Path:
+    """One SQLite file holds every connector's budget, beside the project's data."""
+    return config.data_dir / "budgets.sqlite"
 
 
 class RequestBudget:

@@ -7,17 +7,12 @@ from typing import Any
 from dagster import ConfigurableResource
 
 from ..config import Connector, LoadedConfig
-from .budget import RequestBudget
+from .budget import RequestBudget, budget_path
 from .client import ExchangeClient
 
 
 def exchange_resource_key(exchange: str) -> str:
     return f"exchange_{exchange}"
-
-
-def budget_path(config: LoadedConfig):
-    """One SQLite file holds every connector's budget, beside the project's data."""
-    return config.data_dir / "budgets.sqlite"
 
 
 class ExchangeResource(ConfigurableResource):

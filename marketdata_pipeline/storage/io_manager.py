@@ -10,14 +10,15 @@ import polars as pl
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from ..timeframes import to_ms
+from .resource import CandleStoreResource
 from .schema import DERIVED
-from .store import CandleStore, Symbol
+from .store import Symbol
 
 IO_MANAGER_KEY = "arctic_io_manager"
 
 
 class ArcticIOManager(ConfigurableIOManager):
-    store: CandleStore
+    store: CandleStoreResource
 
     def load_input(self, context: InputContext) -> pl.DataFrame:
         upstream = context.upstream_output

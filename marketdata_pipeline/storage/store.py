@@ -6,6 +6,9 @@ libraries of its own under the same symbol names. Rows are indexed by `open_time
 
 ArcticDB does not support concurrent writers to one symbol (a second writer silently wins), so
 every read-merge-write of a series holds an exclusive POSIX lock on a file named after it.
+
+A plain class, so that reading stored data (the CLI, MarketData, the HTTP API) does not import
+Dagster; `resource.CandleStoreResource` makes it a Dagster resource for the pipeline.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import arcticdb
 import pandas as pd
 import polars as pl
 from arcticdb import QueryBuilder
-from dagster import ConfigurableResource
 
 from ..config import LoadedConfig
 from .locks import series_lock
@@ -72,11 +74,12 @@ def empty_candles() -> pl.DataFrame:
     return pl.DataFrame(schema=CANDLE_SCHEMA)
 
 
-class CandleStore(ConfigurableResource):
+class CandleStore:
     """Candle series in ArcticDB (LMDB by default, any ArcticDB URI such as S3 works unchanged)."""
 
-    uri: str
-    lock_dir: str
+    def __init__(self, uri: str, lock_dir: str) -> None:
+        self.uri = uri
+        self.lock_dir = lock_dir
 
     def library(self, name: str = CANDLES) -> arcticdb.library.Library:
         return _arctic(self.uri).get_library(name, create_if_missing=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from marketdata_pipeline.config import ConfigError, load_config
+from marketdata_pipeline.config.exchange_ids import exchange_ids, listed_ids
 
 VALID = """\
 exchanges:
@@ -124,3 +125,33 @@ def test_select_rejects_unknown_filters(tmp_path):
         config.select(timeframe="3h")
     with pytest.raises(ConfigError, match="no configured series matches symbol=ETH/USDT"):
         config.select(symbol="ETH/USDT")
+
+
+@pytest.mark.parametrize("cron", ["61 * * * *", "*/5 * * *", "0 0 30 2 *", "0 0 * * * *", "hourly"])
+def test_a_schedule_dagster_rejects_is_one_line_where_schedules_run(tmp_path, cron):
+    text = VALID.replace(
+        "        start: 2024-01-01", f"        start: 2024-01-01\n        schedule: '{cron}'"
+    )
+    config = load_config(write(tmp_path, text))  # reading stored data does not need the cron
+    with pytest.raises(ConfigError) as info:
+        config.check_schedules()
+    assert str(info.value) == (
+        f"{config.path}: exchanges[binance].markets[BTC/USDT].schedule: schedule {cron!r}"
+        " is not a cron expression such as '*/5 * * * *'"
+    )
+
+
+@pytest.mark.parametrize("cron", ["*/10 * * * *", "0 9-17 * * MON-FRI", "@hourly", "5 0 L * *"])
+def test_a_schedule_dagster_accepts_passes(tmp_path, cron):
+    text = VALID.replace(
+        "        start: 2024-01-01", f"        start: 2024-01-01\n        schedule: '{cron}'"
+    )
+    load_config(write(tmp_path, text)).check_schedules()
+
+
+def test_exchange_ids_are_ccxts_own_list_read_without_importing_it():
+    import ccxt
+
+    assert exchange_ids() == frozenset(ccxt.exchanges) and "binance" in exchange_ids()
+    assert listed_ids("exchanges = ['a', 'b']\n") == {"a", "b"}
+    assert listed_ids("from .x import exchanges\n") is None
