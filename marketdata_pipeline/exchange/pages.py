@@ -53,11 +53,12 @@ def clean_page(
 
 
 def as_candles(pages: list[np.ndarray]) -> pl.DataFrame:
-    """Clean pages of one range as candles: sorted, unique, in the stored schema."""
+    """Clean pages of one range, in order, as candles in the stored schema.
+
+    Each page is sorted and unique, and starts after the last candle of the page before it,
+    so stacking them keeps the candles sorted and unique.
+    """
     values = np.vstack(pages) if pages else EMPTY
-    values = values[np.argsort(values[:, 0], kind="stable")]
-    _, first = np.unique(values[:, 0], return_index=True)
-    values = values[first]
     frame = pl.DataFrame(
         {c: values[:, i] for i, c in enumerate(COLUMNS)}, nan_to_null=True
     ).with_columns(pl.col("open_time").cast(pl.Int64))

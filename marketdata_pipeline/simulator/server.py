@@ -129,6 +129,9 @@ async def _answer(
         )
         response = _error_response(errors.too_many_requests(ip, limit))
         response.headers["Retry-After"] = str(retry_after)
+    elif state.injector.faults.reject:
+        state.stats.count_fault(f"reject_{state.injector.faults.reject}")
+        response = _error_response(errors.rejection(state.injector.faults.reject))
     elif plan.error_status is not None:
         state.stats.count_fault(f"http_{plan.error_status}")
         content_type, body = errors.server_error_body(plan.error_status)
@@ -207,6 +210,10 @@ class _ApiRoutes:
         start, end = _int_param(request, "startTime"), _int_param(request, "endTime")
         self.state.stats.count_klines(spec.market_id, interval.name)
         faults, now = self.state.injector.faults, self.state.clock()
+        if start is not None and any(a <= start < b for a, b in faults.error_windows):
+            self.state.stats.count_fault("error_window")
+            content_type, body = errors.server_error_body(503)
+            return _json_response(body, 503, content_type)
 
         def build() -> list[str]:
             candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)

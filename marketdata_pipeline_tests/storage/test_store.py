@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 
 from marketdata_pipeline.config import Series
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, INDICATORS
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, CANDLES, INDICATORS
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, get_timeframe
 
@@ -106,3 +106,21 @@ def test_new_candles_delete_the_indicator_rows_they_change_and_nothing_else(tmp_
     # The 500 before the hole, then from the 1000th candle after the hole's last one (excluded).
     assert kept.len() == 500 + (3000 - 1000)
     assert kept.filter(kept >= T0 + 500 * MINUTE_MS).min() == T0 + (510 + 1000) * MINUTE_MS
+
+
+def versions(store: CandleStore, library: str) -> int:
+    return len(store.library(library).list_versions(SERIES.name))
+
+
+def test_every_write_replace_and_invalidation_keeps_one_version(tmp_path):
+    store = store_in(tmp_path)
+    for start in (T0, T0 + 100 * MINUTE_MS, T0 + 50 * MINUTE_MS):
+        store.write(SERIES, candles(start, 100), T0, T0 + DAY_MS)
+    assert versions(store, CANDLES) == 1
+    indicators = store.read(SERIES).select("open_time", pl.col("close").alias("rsi14"))
+    for _ in range(2):
+        store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
+    assert versions(store, INDICATORS) == 1
+    store.write(SERIES, candles(T0 - 10 * MINUTE_MS, 10), T0 - DAY_MS, T0)  # before: invalidates
+    assert store.open_times(SERIES, None, None, INDICATORS).len() == 0
+    assert versions(store, CANDLES) == versions(store, INDICATORS) == 1

@@ -1,0 +1,174 @@
+"""What the client does with each kind of exchange answer, counted request by request.
+
+Empty pages, honest gaps, delisted markets, permanent errors and 429s, against the simulator
+through real ccxt, without Dagster: every figure here is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from marketdata_pipeline.config import Connector, Series
+from marketdata_pipeline.exchange.budget import RequestBudget
+from marketdata_pipeline.exchange.client import ExchangeClient
+from marketdata_pipeline.exchange.errors import FetchError
+from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator, ccxt_config
+from marketdata_pipeline.timeframes import get_timeframe, iso, now_ms
+
+from ..conftest import day_ms, klines
+
+M = 60_000
+
+
+def series(symbol: str = "BTC/USDT") -> Series:
+    return Series("binance", symbol, get_timeframe("1m"), date(2020, 1, 1))
+
+
+def client(tmp_path, sim, **settings) -> ExchangeClient:
+    """A client with its own budget file; backoff short, so retries cost no time."""
+    connector = Connector(id="binance", ccxt=ccxt_config(sim.url), **settings)
+    limit = connector.rate_limit
+    budget = RequestBudget(
+        tmp_path / "budgets.sqlite", "binance", limit.weight, limit.period_seconds
+    )
+    return ExchangeClient(connector, budget, backoff_base=0.001)
+
+
+def fetch(tmp_path, sim, span, symbol="BTC/USDT", faults=None, **settings):
+    """fetch_range over `span` (faults switched on once the markets are loaded): the candles'
+    open times, the client's figures and the simulator's klines requests."""
+
+    async def run():
+        async with client(tmp_path, sim, **settings) as c:
+            if faults:
+                sim.set_faults(faults)
+            try:
+                frame = await c.fetch_range(series(symbol), *span)
+                return frame["open_time"].dt.epoch("ms").to_list(), c.stats
+            except FetchError as e:
+                return e, c.stats
+
+    result, stats = asyncio.run(run())
+    return result, stats, klines(sim)
+
+
+def describe(lo: int, hi: int) -> str:
+    return (
+        f"binance/btc_usdt/1m [{iso(lo)[:16].replace('T', ' ')}, {iso(hi)[:16].replace('T', ' ')})"
+    )
+
+
+def test_an_honest_gap_up_to_the_range_end_is_accepted_after_one_probe(tmp_path, simulator):
+    """Maintenance from 16:40 to 01:00 the next day: the exchange's next candle lies after the
+    range, so the empty page of [16:40, 24:00) is the truth, not a bad answer."""
+    day = day_ms(3)
+    outage = (day + 1000 * M, day + 1500 * M)
+    times, stats, pages = fetch(
+        tmp_path, simulator, (day, day + 1440 * M), faults=Faults(maintenance=(outage,))
+    )
+    assert times == [day + i * M for i in range(1000)]
+    assert (stats.requests, stats.retries, pages) == (1 + 3, 0, 3)  # markets, 2 pages, 1 probe
+
+
+def test_an_empty_page_of_an_active_market_with_nothing_after_it_is_retried_then_fails(
+    tmp_path, simulator
+):
+    """No candle since 100 minutes into the range, up to now, on a trading market: that empty
+    page cannot be trusted (ccxt reads some bad bodies as [])."""
+    lo = now_ms() // M * M - 200 * M
+    hi = lo + 150 * M
+    error, stats, pages = fetch(
+        tmp_path,
+        simulator,
+        (lo, hi),
+        faults=Faults(maintenance=((lo + 100 * M, day_ms(-1)),)),
+        max_retries=2,
+    )
+    span = describe(lo + 100 * M, hi)
+    assert str(error) == (
+        f"binance {span}: gave up after 3 attempts: MalformedPage: an empty page for {span}"
+    )
+    # Markets, the first page, then three times the empty page and its probe.
+    assert (stats.requests, stats.retries, pages) == (1 + 1 + 3 * 2, 2, 1 + 3 * 2)
+
+
+@pytest.fixture(scope="module")
+def delisting_simulator():
+    """OLD/USDT stopped trading at 10:00 three days ago."""
+    delisting = day_ms(3) + 600 * M
+    symbols = {**DEFAULT_SYMBOLS, "OLD/USDT": {"listing": "2024-01-01", "delisting": delisting}}
+    with Simulator(symbols=symbols) as sim:
+        yield sim, delisting
+
+
+def test_a_delisted_market_ends_at_its_last_candle(tmp_path, delisting_simulator):
+    sim, delisting = delisting_simulator
+    sim.reset_stats()
+    day = day_ms(3)
+    times, stats, pages = fetch(tmp_path, sim, (day, day + 1440 * M), symbol="OLD/USDT")
+    assert times == [day + i * M for i in range(600)]
+    # [00:00, 16:40): the 600 candles, an empty page and its probe; [16:40, 24:00): the same
+    # empty page and probe. The market is not trading, so no empty page is retried.
+    assert (stats.requests, stats.retries, pages) == (1 + 3 + 2, 0, 5)
+    assert delisting == times[-1] + M
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause"),
+    [
+        ("auth", 'binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'),
+        ("bad_request", 'binance {"code":-1100,"msg":"Illegal characters found in a parameter."}'),
+    ],
+)
+def test_permanent_errors_fail_at_once_without_retries(tmp_path, simulator, kind, cause):
+    simulator.set_faults(Faults(reject=kind))
+    with pytest.raises(FetchError) as failure:
+        asyncio.run(client(tmp_path, simulator, max_retries=5).__aenter__())
+    assert str(failure.value) == f"binance load markets: {cause}"
+    assert simulator.stats()["requests"] == 1
+    simulator.set_faults(Faults())
+    simulator.reset_stats()
+    day = day_ms(3)
+    error, stats, pages = fetch(
+        tmp_path, simulator, (day, day + 10 * M), faults=Faults(reject=kind), max_retries=5
+    )
+    assert str(error) == f"binance {describe(day, day + 10 * M)}: {cause}"
+    assert (stats.requests, stats.retries, pages) == (2, 0, 1)
+
+
+def test_a_429_pauses_the_connector_in_every_process_for_its_retry_after(tmp_path, simulator):
+    """The request gives up (no retries left), yet another process must still hold off."""
+    simulator.set_faults(Faults(storm_rate=1.0, storm_retry_after_s=30))
+    with pytest.raises(FetchError, match="gave up after 1 attempts: DDoSProtection: binance 429"):
+        asyncio.run(client(tmp_path, simulator, max_retries=0).__aenter__())
+    assert simulator.stats()["count_429"] == 1
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from marketdata_pipeline.exchange.budget import RequestBudget; "
+            "print(RequestBudget(sys.argv[1], 'binance', 6000, 60).try_take(2))",
+            str(tmp_path / "budgets.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert 25 < float(other.stdout) <= 30  # the rest of the exchange's Retry-After
+
+
+def test_a_retry_after_a_429_waits_in_the_shared_budget_not_in_a_local_sleep(tmp_path, simulator):
+    day = day_ms(3)
+    faults = Faults(storm_rate=1.0, storm_retry_after_s=1)
+    error, stats, _ = fetch(
+        tmp_path, simulator, (day, day + 10 * M), faults=faults, max_retries=1
+    )
+    assert "gave up after 2 attempts: DDoSProtection: binance 429" in str(error)
+    assert (stats.requests, stats.retries, simulator.stats()["count_429"]) == (3, 1, 2)
+    assert stats.seconds_backing_off == 0
+    assert 0.8 < stats.seconds_waited <= 1.0  # the Retry-After, waited through the budget
