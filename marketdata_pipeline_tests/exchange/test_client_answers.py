@@ -165,9 +165,7 @@ def test_a_429_pauses_the_connector_in_every_process_for_its_retry_after(tmp_pat
 def test_a_retry_after_a_429_waits_in_the_shared_budget_not_in_a_local_sleep(tmp_path, simulator):
     day = day_ms(3)
     faults = Faults(storm_rate=1.0, storm_retry_after_s=1)
-    error, stats, _ = fetch(
-        tmp_path, simulator, (day, day + 10 * M), faults=faults, max_retries=1
-    )
+    error, stats, _ = fetch(tmp_path, simulator, (day, day + 10 * M), faults=faults, max_retries=1)
     assert "gave up after 2 attempts: DDoSProtection: binance 429" in str(error)
     assert (stats.requests, stats.retries, simulator.stats()["count_429"]) == (3, 1, 2)
     assert stats.seconds_backing_off == 0
