@@ -7,8 +7,9 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 
 import ccxt
 import polars as pl
@@ -23,7 +24,25 @@ from marketdata_pipeline.ops.instance import DAGSTER_YAML
 from marketdata_pipeline.simulator import Simulator, ccxt_config
 from marketdata_pipeline.timeframes import to_ms
 
-TODAY = datetime.now(UTC).date()
+# A test that starts this close to midnight UTC waits for the new day, so none straddles it.
+MIDNIGHT_MARGIN_SECONDS = 30
+_today = datetime.now(UTC).date()
+
+
+def today() -> date:
+    """The UTC date the running test started on: fixed within a test, never across tests."""
+    return _today
+
+
+@pytest.fixture(autouse=True)
+def _pin_today():
+    global _today
+    now = datetime.now(UTC)
+    left = (datetime.combine(now.date() + timedelta(days=1), time(), UTC) - now).total_seconds()
+    if left < MIDNIGHT_MARGIN_SECONDS:
+        print(f"waiting {left:.0f} s for midnight UTC, so that the test's days do not move")
+        sleep(left + 0.1)
+    _today = datetime.now(UTC).date()
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +61,11 @@ def _clean_simulator(request):
 
 
 def day_key(days_ago: int) -> str:
-    return str(TODAY - timedelta(days=days_ago))
+    return str(today() - timedelta(days=days_ago))
 
 
 def day_ms(days_ago: int) -> int:
-    day = TODAY - timedelta(days=days_ago)
+    day = today() - timedelta(days=days_ago)
     return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
@@ -81,7 +100,7 @@ def market(
     entry = {
         "symbol": symbol,
         "timeframes": list(timeframes),
-        "start": str(start or TODAY - timedelta(days=45)),
+        "start": str(start or today() - timedelta(days=45)),
     }
     return entry | ({"partition": partition} if partition else {})
 

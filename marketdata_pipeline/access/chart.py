@@ -35,7 +35,7 @@ def render_chart(candles: pl.DataFrame, indicators: pl.DataFrame, title: str, pa
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"unsupported chart format {path.suffix!r}; use .png or .html")
-    image = _png(_figure(candles, indicators, title, (12, 8)), dpi=110)
+    image = _png(chart_figure(candles, indicators, title, (12, 8)), dpi=110)
     if suffix == ".png":
         path.write_bytes(image)
     else:
@@ -46,7 +46,7 @@ def preview_png(candles: pl.DataFrame, indicators: pl.DataFrame, title: str) -> 
     """A small PNG of the last PREVIEW_CANDLES candles, light enough for run metadata."""
     recent = candles.sort("open_time").tail(PREVIEW_CANDLES)
     image = Image.open(
-        io.BytesIO(_png(_figure(recent, indicators, title, (6, 4), small=True), dpi=60))
+        io.BytesIO(_png(chart_figure(recent, indicators, title, (6, 4), small=True), dpi=60))
     )
     buffer = io.BytesIO()
     # A 32-colour palette keeps the lines legible at a quarter of the RGBA file's size.
@@ -61,9 +61,14 @@ def preview_markdown(candles: pl.DataFrame, indicators: pl.DataFrame, title: str
     return f"![{alt}](data:image/png;base64,{data})"
 
 
-def _figure(
-    candles: pl.DataFrame, indicators: pl.DataFrame, title: str, size, small: bool = False
+def chart_figure(
+    candles: pl.DataFrame,
+    indicators: pl.DataFrame,
+    title: str,
+    size: tuple[float, float] = (12, 8),
+    small: bool = False,
 ) -> Figure:
+    """Three panes sharing the time axis: price with EMA 12/26, RSI 6/14/24, MACD."""
     if candles.is_empty():
         raise ValueError(f"no candles to chart for {title}")
     frame = _joined(candles, indicators)

@@ -21,7 +21,6 @@ from marketdata_pipeline.storage.schema import INDICATORS
 
 from ..conftest import day_key, free_port, market, marketdata
 
-DAY2, DAY1 = day_key(2), day_key(1)
 BTC = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
 
 
@@ -30,7 +29,7 @@ def filled(make_project):
     """BTC/USDT kept current (yesterday and today); ETH/USDT stored for one old day only."""
     project = make_project([market(), market("ETH/USDT")])
     project.materialize(project.series(), day_key(1), day_key(0))
-    project.materialize(project.series("ETH/USDT"), DAY2)
+    project.materialize(project.series("ETH/USDT"), day_key(2))
     return project
 
 
@@ -50,7 +49,7 @@ def pages(client: TestClient, path: str, **params) -> list[dict]:
 def test_series_lists_every_configured_series_with_its_stored_range(client):
     listed = {s["symbol"]: s for s in client.get("/series").json()}
     eth = listed["ETH/USDT"]
-    assert (eth["first"], eth["last"]) == (f"{DAY2}T00:00:00Z", f"{DAY2}T23:59:00Z")
+    assert (eth["first"], eth["last"]) == (f"{day_key(2)}T00:00:00Z", f"{day_key(2)}T23:59:00Z")
     assert eth["rows"] == eth["indicator_rows"] == 1440
     assert eth["series"] == "binance/eth_usdt/1m" and eth["timeframe"] == "1m"
     assert listed["BTC/USDT"]["rows"] > 1440
@@ -58,29 +57,31 @@ def test_series_lists_every_configured_series_with_its_stored_range(client):
 
 @pytest.mark.parametrize(("path", "library"), [("/candles", None), ("/indicators", INDICATORS)])
 def test_paging_returns_the_whole_range_once(client, filled, path, library):
-    query = {**BTC, "symbol": "btc/usdt", "start": DAY1, "end": day_key(0), "limit": 500}
+    query = {**BTC, "symbol": "btc/usdt", "start": day_key(1), "end": day_key(0), "limit": 500}
     answers = pages(client, path, **query)
     assert [a["count"] for a in answers] == [500, 500, 440]
     assert all(a["series"] == "binance/btc_usdt/1m" for a in answers)
-    assert answers[0]["next_after"] == f"{DAY1}T08:19:00Z" and answers[-1]["next_after"] is None
+    assert (
+        answers[0]["next_after"] == f"{day_key(1)}T08:19:00Z" and answers[-1]["next_after"] is None
+    )
     rows = [row for a in answers for row in a["rows"]]
     times = [r["open_time"] for r in rows]
     assert len(set(times)) == len(times) == 1440 and times == sorted(times)
     series = filled.series()
     stored = filled.store.read(series, library=library or "candles")
-    expected = stored.filter(pl.col("open_time").dt.date().cast(pl.String) == DAY1)
+    expected = stored.filter(pl.col("open_time").dt.date().cast(pl.String) == day_key(1))
     assert pl.DataFrame(rows).drop("open_time").equals(expected.drop("open_time"))
 
 
 def test_rows_carry_iso_times_and_every_column(client):
-    window = {**BTC, "start": f"{DAY2}T10:00", "end": f"{DAY2}T10:03"}
-    assert client.get("/candles", params=window).json()["count"] == 0  # BTC has no DAY2
+    window = {**BTC, "start": f"{day_key(2)}T10:00", "end": f"{day_key(2)}T10:03"}
+    assert client.get("/candles", params=window).json()["count"] == 0  # BTC has no day_key(2)
     window = {**window, "symbol": "ETH/USDT"}
     candles = client.get("/candles", params=window).json()
     assert [r["open_time"] for r in candles["rows"]] == [
-        f"{DAY2}T10:00:00Z",
-        f"{DAY2}T10:01:00Z",
-        f"{DAY2}T10:02:00Z",
+        f"{day_key(2)}T10:00:00Z",
+        f"{day_key(2)}T10:01:00Z",
+        f"{day_key(2)}T10:02:00Z",
     ]
     assert set(candles["rows"][0]) == {
         "open_time",
@@ -97,9 +98,11 @@ def test_pages_are_bounded_by_limit_and_after(client):
     assert whole["count"] <= MAX_LIMIT and whole["next"] is None
     default = client.get("/candles", params=BTC).json()
     assert default["count"] == 1000 and default["next_after"] == default["rows"][-1]["open_time"]
-    after = client.get("/candles", params={**BTC, "limit": 2, "after": f"{DAY1}T23:58"}).json()
+    after = client.get(
+        "/candles", params={**BTC, "limit": 2, "after": f"{day_key(1)}T23:58"}
+    ).json()
     assert [r["open_time"] for r in after["rows"]] == [
-        f"{DAY1}T23:59:00Z",
+        f"{day_key(1)}T23:59:00Z",
         f"{day_key(0)}T00:00:00Z",
     ]
 
@@ -143,7 +146,7 @@ def test_freshness_tells_current_series_from_stale_ones(client):
     assert btc["tolerance_seconds"] == 2 * 60 + 120
     assert btc["expected_last"] in (_iso(minute - 60), _iso(minute))  # a minute may turn
     assert eth["stale"] is True and eth["lag_seconds"] > 86_400
-    assert eth["last"] == f"{DAY2}T23:59:00Z"
+    assert eth["last"] == f"{day_key(2)}T23:59:00Z"
 
 
 def _iso(seconds: float) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from marketdata_pipeline.access.chart import (
     CANDLESTICK_LIMIT,
+    chart_figure,
     preview_markdown,
     preview_png,
     render_chart,
@@ -21,7 +25,6 @@ from ..conftest import day_key, market
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PREVIEW_MAX_BYTES = 16_000
-DAY2 = day_key(2)
 
 
 @pytest.fixture
@@ -29,18 +32,54 @@ def frames(make_project):
     """One day of 1m candles and their indicators, as the pipeline stores them."""
     project = make_project([market()])
     series = project.series()
-    project.materialize(series, DAY2)
+    project.materialize(series, day_key(2))
     return project.store.read(series), project.store.read(series, library=INDICATORS)
 
 
+def lines(ax) -> dict[str, list]:
+    """The pane's labelled lines and their values (NaN, where there is none, as None)."""
+    return {
+        line.get_label(): [None if np.isnan(v) else v for v in line.get_ydata()]
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_")
+    }
+
+
+def column(frame, name: str) -> list:
+    return frame[name].fill_nan(None).to_list()
+
+
 @pytest.mark.parametrize("rows", [60, 1440], ids=["candlesticks", "close-line"])
-def test_png_is_a_valid_image(frames, tmp_path, rows):
+def test_three_panes_draw_prices_and_every_indicator(frames, rows):
     candles, indicators = frames
-    assert (rows <= CANDLESTICK_LIMIT) == (rows == 60)
+    candles = candles.tail(rows)
+    joined = candles.join(indicators, on="open_time", how="left")
+    price, rsi, macd = chart_figure(candles, indicators, "binance BTC/USDT 1m").axes
+    expected_price = {"EMA 12": column(joined, "ema12"), "EMA 26": column(joined, "ema26")}
+    if rows <= CANDLESTICK_LIMIT:  # a body per candle (and a wick), no close line
+        assert len(price.patches) == rows
+        bodies = (joined["close"] - joined["open"]).to_list()
+        # A flat candle gets a hairline body, so that it still shows.
+        assert [p.get_height() for p in price.patches] == [b or 1e-9 for b in bodies]
+    else:
+        assert len(price.patches) == 0
+        expected_price = {"close": column(joined, "close"), **expected_price}
+    assert lines(price) == expected_price
+    assert lines(rsi) == {f"RSI {n}": column(joined, f"rsi{n}") for n in (14, 6, 24)}
+    assert rsi.get_ylim() == (0, 100)
+    levels = [line.get_ydata()[0] for line in rsi.get_lines() if line.get_label().startswith("_")]
+    assert levels == [30, 70]
+    assert lines(macd) == {"MACD": column(joined, "macd"), "signal": column(joined, "macd_signal")}
+    heights = [p.get_height() for p in macd.patches]
+    assert [None if np.isnan(h) else h for h in heights] == column(joined, "macd_hist")
+
+
+def test_png_and_preview_are_images_of_the_chart_size(frames, tmp_path):
     path = tmp_path / "chart.png"
-    render_chart(candles.tail(rows), indicators, "binance BTC/USDT 1m", path)
-    data = path.read_bytes()
-    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    render_chart(*frames, "binance BTC/USDT 1m", path)
+    assert Image.open(path).size == (12 * 110, 8 * 110)  # 12 x 8 inches at 110 dpi
+    preview = Image.open(io.BytesIO(preview_png(*frames, "binance/btc_usdt/1m")))
+    assert (preview.size, preview.mode) == ((6 * 60, 4 * 60), "P")  # a palette image
 
 
 def test_html_is_self_contained(frames, tmp_path):
@@ -80,7 +119,15 @@ def invoke(*args: str):
 def test_cli_writes_the_chart(frames, tmp_path):
     out = tmp_path / "btc.png"
     result = invoke(
-        "binance", "btc/usdt", "1m", "--start", f"{DAY2}T06:00", "--end", day_key(1), "-o", str(out)
+        "binance",
+        "btc/usdt",
+        "1m",
+        "--start",
+        f"{day_key(2)}T06:00",
+        "--end",
+        day_key(1),
+        "-o",
+        str(out),
     )
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out} (1080 candles)\n"

@@ -13,7 +13,7 @@ from marketdata_pipeline.config import ConfigError
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
 from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, INDICATORS
 
-from ..conftest import TODAY, day_key, day_ms, market
+from ..conftest import day_key, day_ms, market, today
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_series_lists_each_configured_series_with_its_stored_range(stored):
     assert frame.columns == ["exchange", "symbol", "timeframe", "start", "first", "last", "rows"]
     btc = frame.row(0, named=True)
     assert (btc["exchange"], btc["symbol"], btc["timeframe"]) == ("binance", "BTC/USDT", "1m")
-    assert btc["start"] == TODAY - timedelta(days=45) and btc["rows"] == 3 * 1440
+    assert btc["start"] == today() - timedelta(days=45) and btc["rows"] == 3 * 1440
     assert btc["first"] == datetime.fromtimestamp(day_ms(3) / 1000, UTC)
     assert btc["last"] == datetime.fromtimestamp((day_ms(0) - 60_000) / 1000, UTC)
     hourly = stored.store.read(stored.series("ETH/USDT", "1h"))

@@ -19,10 +19,14 @@ from marketdata_pipeline.timeframes import to_ms
 from ..conftest import day_key, day_ms
 from . import test_market_data
 
-DAY2, DAY1 = day_key(2), day_key(1)
-BTC_DAY2 = (
-    f"symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '{DAY2}' AND open_time < '{DAY1}'"
-)
+
+def btc_day2() -> str:
+    return (
+        "symbol = 'BTC/USDT' AND timeframe = '1m'"
+        f" AND open_time >= '{day_key(2)}' AND open_time < '{day_key(1)}'"
+    )
+
+
 T = 1_704_067_200_000  # 2024-01-01
 stored = test_market_data.stored  # the store filled through the pipeline
 
@@ -119,11 +123,11 @@ def test_a_filtered_query_reads_only_that_series_and_range(stored):
     md = MarketData()
     by_hour = md.sql(
         "SELECT date_trunc('hour', open_time) AS hour, first(open ORDER BY open_time) AS open,"
-        f" max(high) AS high, sum(volume) AS volume FROM candles WHERE {BTC_DAY2}"
+        f" max(high) AS high, sum(volume) AS volume FROM candles WHERE {btc_day2()}"
         " GROUP BY hour ORDER BY hour"
     )
     assert (md.last_scan.rows_read, md.last_scan.series_read) == (1440, 1)
-    candles = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1)
+    candles = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1))
     expected = candles.group_by_dynamic("open_time", every="1h").agg(
         pl.col("open").first(), pl.col("high").max(), pl.col("volume").sum()
     )
@@ -145,27 +149,27 @@ def test_joining_indicators_reads_one_series_of_each_table(stored):
     md = MarketData()
     frame = md.sql(
         "SELECT c.open_time, close, rsi14, macd FROM candles c JOIN indicators i"
-        f" USING (exchange, symbol, timeframe, open_time) WHERE c.{BTC_DAY2} ORDER BY 1"
+        f" USING (exchange, symbol, timeframe, open_time) WHERE c.{btc_day2()} ORDER BY 1"
     )
     assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
         ("candles", "binance/btc_usdt/1m", 1440),
         (INDICATORS, "binance/btc_usdt/1m", 1440),
     ]
-    joined = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1, indicators=True)
+    joined = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1), indicators=True)
     assert frame.drop("open_time").equals(joined.select("close", "rsi14", "macd"))
 
 
 @pytest.mark.parametrize(
     "where",
     [
-        f"({BTC_DAY2}) OR symbol = 'NONE'",
-        f"lower(symbol) = 'btc/usdt' AND timeframe || '' = '1m' AND open_time::DATE = '{DAY2}'",
+        f"({btc_day2()}) OR symbol = 'NONE'",
+        f"lower(symbol) = 'btc/usdt' AND timeframe || '' = '1m' AND open_time::DATE = '{day_key(2)}'",
     ],
 )
 def test_filters_the_planner_cannot_use_read_more_but_answer_the_same(stored, where):
     md = MarketData()
     frame = md.sql(f"SELECT count(*) AS n, sum(close) AS s FROM candles WHERE {where}")
-    expected = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1)
+    expected = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1))
     assert frame.row(0) == (1440, pytest.approx(expected["close"].sum()))
     assert md.last_scan.series_read == 3 and md.last_scan.rows_read > 4 * 1440
 
@@ -174,7 +178,7 @@ def test_indicators_table_and_describe(stored):
     md = MarketData()
     frame = md.sql(
         "SELECT * EXCLUDE (exchange, symbol, timeframe) FROM indicators"
-        f" WHERE {BTC_DAY2} ORDER BY open_time"
+        f" WHERE {btc_day2()} ORDER BY open_time"
     )
     assert frame.equals(
         stored.store.read(stored.series(), day_ms(2), day_ms(1), library=INDICATORS)
@@ -210,7 +214,7 @@ def test_sql_errors_are_one_line(make_project, query, message):
 
 def test_cli_prints_or_saves_every_format(stored, tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETDATA_CONFIG", str(stored.config.path))
-    query = f"SELECT symbol, open_time, close, NULL AS note FROM candles WHERE {BTC_DAY2} LIMIT 3"
+    query = f"SELECT symbol, open_time, close, NULL AS note FROM candles WHERE {btc_day2()} LIMIT 3"
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(sql, [query, *args], catch_exceptions=False)
@@ -219,7 +223,7 @@ def test_cli_prints_or_saves_every_format(stored, tmp_path, monkeypatch):
 
     table = run().splitlines()
     assert table[0].split() == ["symbol", "open_time", "close", "note"] and len(table) == 4
-    assert table[1].split()[:2] == ["BTC/USDT", DAY2] and table[1].split()[-1] == "null"
+    assert table[1].split()[:2] == ["BTC/USDT", day_key(2)] and table[1].split()[-1] == "null"
     assert run("--format", "csv").splitlines()[0] == "symbol,open_time,close,note"
     rows = json.loads(run("--format", "json"))
     assert len(rows) == 3 and set(rows[0]) == {"symbol", "open_time", "close", "note"}

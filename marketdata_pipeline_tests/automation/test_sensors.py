@@ -14,7 +14,7 @@ from marketdata_pipeline.automation.runs import SERIES_TAG
 from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, PRICE_COLUMNS
 from marketdata_pipeline.timeframes import MINUTE_MS, now_ms
 
-from ..conftest import TODAY, day_key, market
+from ..conftest import day_key, market, today
 
 
 def evaluate(project):
@@ -118,7 +118,7 @@ def test_series_with_a_run_in_progress_is_not_requested_again(make_project):
 
 
 def test_series_never_fetched_is_requested_from_its_start(make_project):
-    project = make_project([market(start=TODAY.replace(day=1) if TODAY.day > 3 else TODAY)])
+    project = make_project([market(start=today().replace(day=1) if today().day > 3 else today())])
     (request,) = evaluate(project).run_requests
     assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == str(project.series().start)
     assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == day_key(0)

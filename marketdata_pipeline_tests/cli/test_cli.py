@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import timedelta
 
 import polars as pl
 import pytest
@@ -12,9 +11,7 @@ from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
 
-from ..conftest import TODAY, free_port, market, marketdata
-
-DAY2, DAY1 = str(TODAY - timedelta(days=2)), str(TODAY - timedelta(days=1))
+from ..conftest import day_key, free_port, market, marketdata, today
 
 
 def invoke(*args: str):
@@ -25,7 +22,15 @@ def invoke(*args: str):
 def synced(make_project):
     project = make_project([market(timeframes=["1m", "1h"]), market("ETH/USDT", ["1h"])])
     result = invoke(
-        "sync", "--symbol", "btc/usdt", "--timeframe", "1m", "--start", DAY2, "--end", DAY1
+        "sync",
+        "--symbol",
+        "btc/usdt",
+        "--timeframe",
+        "1m",
+        "--start",
+        day_key(2),
+        "--end",
+        day_key(1),
     )
     assert result.exit_code == 0, result.output
     return project
@@ -38,11 +43,18 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     assert table[2].split()[-3:] == ["-", "-", "0"]
 
     csv = invoke(
-        "candles", "binance", "BTC/USDT", "1m", "--start", f"{DAY2}T10:00", "--end", f"{DAY2}T10:05"
+        "candles",
+        "binance",
+        "BTC/USDT",
+        "1m",
+        "--start",
+        f"{day_key(2)}T10:00",
+        "--end",
+        f"{day_key(2)}T10:05",
     )
     lines = csv.output.splitlines()
     assert lines[0] == "open_time,open,high,low,close,volume,quote_volume,trades"
-    assert len(lines) == 6 and lines[1].startswith(f"{DAY2}T10:00:00.000")
+    assert len(lines) == 6 and lines[1].startswith(f"{day_key(2)}T10:00:00.000")
 
     rows = json.loads(
         invoke(
@@ -53,9 +65,9 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
             "--format",
             "json",
             "--start",
-            DAY2,
+            day_key(2),
             "--end",
-            f"{DAY2}T00:03",
+            f"{day_key(2)}T00:03",
         ).output
     )
     assert [set(r) for r in rows] == [
@@ -63,7 +75,15 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     ] * 3
 
     joined = invoke(
-        "candles", "binance", "BTC/USDT", "1m", "--indicators", "--format", "json", "--start", DAY2
+        "candles",
+        "binance",
+        "BTC/USDT",
+        "1m",
+        "--indicators",
+        "--format",
+        "json",
+        "--start",
+        day_key(2),
     )
     last = json.loads(joined.output)[-1]
     assert 0 <= last["rsi14"] <= 100 and {"ema12", "macd_hist", "close"} <= set(last)
@@ -97,10 +117,10 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
             ["candles", "binance", "BTC/USDT", "1m", "--format", "parquet"],
             "error: --format parquet needs --output FILE",
         ),
-        (["sync", "--end", DAY1], "error: --start is required"),
+        (["sync", "--end", day_key(1)], "error: --start is required"),
         (
-            ["sync", "--start", DAY1, "--end", DAY2],
-            f"error: --start {DAY1} is not before --end {DAY2}",
+            ["sync", "--start", day_key(1), "--end", day_key(2)],
+            f"error: --start {day_key(1)} is not before --end {day_key(2)}",
         ),
     ],
 )
@@ -124,7 +144,7 @@ def test_missing_config_is_one_line(tmp_path, monkeypatch):
 
 def test_failed_sync_exits_non_zero_naming_the_series(make_project):
     make_project([market("NOPE/USDT")])
-    result = CliRunner().invoke(main, ["sync", "--start", DAY1])
+    result = CliRunner().invoke(main, ["sync", "--start", day_key(1)])
     assert result.exit_code == 1
     assert (
         "error: binance/nope_usdt/1m" in result.output
@@ -134,7 +154,7 @@ def test_failed_sync_exits_non_zero_naming_the_series(make_project):
 
 def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
     make_project()
-    run = marketdata("sync", "--start", DAY2, "--end", DAY1, cwd=tmp_path)
+    run = marketdata("sync", "--start", day_key(2), "--end", day_key(1), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     listed = marketdata("candles", "binance", "BTC/USDT", "1m", "--format", "json", cwd=tmp_path)
     assert len(json.loads(listed.stdout)) == 1440
@@ -171,7 +191,7 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
         "next_run",
         "last_error",
     ]
-    assert lines[1].startswith("binance/btc_usdt/1m") and f"{DAY2} 23:59" in lines[1]
+    assert lines[1].startswith("binance/btc_usdt/1m") and f"{day_key(2)} 23:59" in lines[1]
     assert "stale" in lines[1] and "success" in lines[1]
     assert result.exit_code == 1
     assert "stale: binance/btc_usdt/1m, binance/btc_usdt/1h, binance/eth_usdt/1h" in result.stderr
@@ -179,11 +199,11 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
 
 def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make_project):
     project = make_project()
-    project.materialize(project.series(), str(TODAY))
+    project.materialize(project.series(), str(today()))
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 0, result.output
     assert "fresh" in result.stdout.splitlines()[-1]
     broken = make_project([market("NOPE/USDT")])
-    broken.materialize(broken.series("NOPE/USDT"), DAY1, raise_on_error=False)
+    broken.materialize(broken.series("NOPE/USDT"), day_key(1), raise_on_error=False)
     row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
     assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row

@@ -10,7 +10,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from marketdata_pipeline.simulator import Faults
 
-from ..conftest import TODAY, market, marketdata
+from ..conftest import market, marketdata, today
 from ..indicators.test_assets import assert_equals_talib_on_whole_series
 
 
@@ -18,7 +18,7 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
     make_project, simulator, tmp_path
 ):
     project = make_project(
-        [market(start=TODAY - timedelta(days=8))], page_concurrency=2, pages_per_write=1
+        [market(start=today() - timedelta(days=8))], page_concurrency=2, pages_per_write=1
     )
     simulator.set_faults(Faults(latency_ms=20))
     ranges = [(8, 2), (6, 1), (7, 3), (5, 2)]  # overlapping ranges of one series, days ago
@@ -26,9 +26,9 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
         marketdata(
             "sync",
             "--start",
-            str(TODAY - timedelta(days=a)),
+            str(today() - timedelta(days=a)),
             "--end",
-            str(TODAY - timedelta(days=b)),
+            str(today() - timedelta(days=b)),
             cwd=tmp_path,
             wait=False,
         )
@@ -45,7 +45,7 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
 
 def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path):
     project = make_project(
-        [market(start=TODAY - timedelta(days=30))], page_concurrency=1, pages_per_write=4
+        [market(start=today() - timedelta(days=30))], page_concurrency=1, pages_per_write=4
     )
     series = project.series()
     store = project.store
@@ -53,9 +53,9 @@ def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path)
     run = marketdata(
         "sync",
         "--start",
-        str(TODAY - timedelta(days=30)),
+        str(today() - timedelta(days=30)),
         "--end",
-        str(TODAY),
+        str(today()),
         cwd=tmp_path,
         wait=False,
     )
@@ -69,7 +69,7 @@ def test_killed_sync_resumes_where_it_stopped(make_project, simulator, tmp_path)
     simulator.set_faults(Faults())
     simulator.reset_stats()
     finished = marketdata(
-        "sync", "--start", str(TODAY - timedelta(days=30)), "--end", str(TODAY), cwd=tmp_path
+        "sync", "--start", str(today() - timedelta(days=30)), "--end", str(today()), cwd=tmp_path
     )
     assert finished.returncode == 0, finished.stderr
     total_pages = -(-30 * 1440 // 1000)
@@ -84,11 +84,11 @@ def month_start(day) -> date:
 
 def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make_project, tmp_path):
     """Without any daemon: the second sync recomputes the later month, whose warm-up changed."""
-    later = month_start(month_start(TODAY) - timedelta(days=1))
+    later = month_start(month_start(today()) - timedelta(days=1))
     earlier = month_start(later - timedelta(days=1))
     project = make_project([market(timeframes=["5m"], start=earlier, partition=None)])
     series = project.series(timeframe="5m")
-    for start, end in ((later, month_start(TODAY)), (earlier, later)):
+    for start, end in ((later, month_start(today())), (earlier, later)):
         done = marketdata("sync", "--start", str(start), "--end", str(end), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     candles = project.store.read(series)
@@ -97,13 +97,13 @@ def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make
 
 
 def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, tmp_path):
-    make_project([market(start=TODAY - timedelta(days=3))])
+    make_project([market(start=today() - timedelta(days=3))])
     args = (
         "sync",
         "--start",
-        str(TODAY - timedelta(days=3)),
+        str(today() - timedelta(days=3)),
         "--end",
-        str(TODAY - timedelta(days=1)),
+        str(today() - timedelta(days=1)),
     )
     assert marketdata(*args, cwd=tmp_path).returncode == 0
     runs = len(project_runs(tmp_path))
@@ -111,18 +111,18 @@ def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, t
     again = marketdata(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout == (
-        f"nothing to fetch for binance/btc_usdt/1m: {TODAY - timedelta(days=3)} on is complete\n"
+        f"nothing to fetch for binance/btc_usdt/1m: {today() - timedelta(days=3)} on is complete\n"
     )
     assert simulator.stats()["requests"] == 0
     assert len(project_runs(tmp_path)) == runs
 
 
 def test_a_range_before_the_series_start_is_a_user_mistake(make_project, tmp_path):
-    make_project([market(start=TODAY - timedelta(days=3))])
+    make_project([market(start=today() - timedelta(days=3))])
     done = marketdata("sync", "--start", "2020-01-01", "--end", "2020-02-01", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == (
-        f"error: nothing to sync: binance BTC/USDT 1m starts {TODAY - timedelta(days=3)}\n"
+        f"error: nothing to sync: binance BTC/USDT 1m starts {today() - timedelta(days=3)}\n"
     )
 
 
@@ -132,14 +132,14 @@ def project_runs(folder) -> list:
 
 
 def test_series_sharing_their_partitions_sync_in_one_run_and_fail_by_name(make_project, tmp_path):
-    start = TODAY - timedelta(days=2)
+    start = today() - timedelta(days=2)
     project = make_project(
         [market(start=start), market("ETH/USDT", start=start), market("NOPE/USDT", start=start)]
     )
-    done = marketdata("sync", "--start", str(start), "--end", str(TODAY), cwd=tmp_path)
+    done = marketdata("sync", "--start", str(start), "--end", str(today()), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        f"error: binance/nope_usdt/1m {start}..{TODAY - timedelta(days=1)}: binance does not list"
+        f"error: binance/nope_usdt/1m {start}..{today() - timedelta(days=1)}: binance does not list"
         " symbol 'NOPE/USDT'; fix markets[].symbol in the config (ccxt unified form, e.g. BTC/USDT)"
     ]
     runs = project_runs(tmp_path)
