@@ -46,7 +46,8 @@ async def ingest(
     if not todo:
         return result
     client.check_market(series)
-    listed = store.summary(series).rows > 0
+    first = store.summary(series).first_ms
+    listed = first is not None and first < todo[0][0]  # a candle before: listed before
     writing: asyncio.Task | None = None
     try:
         for lo, hi in todo:

@@ -33,9 +33,11 @@ def clean_page(
         return EMPTY, False
     try:
         table = np.array(raw, dtype=object)
-        if table.ndim != 2:  # rows of different lengths
+        if table.ndim == 2:
+            table = table[:, list(columns)]
+        else:  # rows of different lengths: each row's own columns
             table = np.array([[row[i] for i in columns] for row in raw], dtype=object)
-        values = table[:, list(columns)].astype(np.float64)
+        values = table.astype(np.float64)
     except (IndexError, TypeError, ValueError) as e:
         raise MalformedPage(f"unreadable candles: {one_line(e)}") from None
     if not np.isfinite(values).all():

@@ -100,6 +100,7 @@ def test_budget_holds_across_processes(tmp_path):
     assert grants[-1] - grants[0] >= 2.0
 
 
+@pytest.mark.slow
 def test_parallel_multiprocess_runs_never_exceed_the_exchange_budget(tmp_path, monkeypatch):
     """Four runs of different series, each a `dagster asset materialize` with the multiprocess
     executor, against an exchange whose budget fits about two of their steps a minute."""

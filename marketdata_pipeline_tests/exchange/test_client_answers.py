@@ -170,3 +170,82 @@ def test_a_retry_after_a_429_waits_in_the_shared_budget_not_in_a_local_sleep(tmp
     assert (stats.requests, stats.retries, simulator.stats()["count_429"]) == (3, 1, 2)
     assert stats.seconds_backing_off == 0
     assert 0.8 < stats.seconds_waited <= 1.0  # the Retry-After, waited through the budget
+
+
+def test_pages_are_the_smaller_of_the_config_and_the_exchange_limit(tmp_path, simulator):
+    day = day_ms(3)
+    times, stats, pages = fetch(tmp_path, simulator, (day, day + 1440 * M), page_size=5000)
+    assert (len(times), stats.requests, pages) == (1440, 1 + 2, 2)  # ccxt says 1000 at most
+    simulator.reset_stats()
+    times, stats, pages = fetch(tmp_path, simulator, (day, day + 1440 * M), page_size=500)
+    assert (len(times), stats.requests, stats.weight, pages) == (1440, 1 + 3, 20 + 3 * 2, 3)
+
+
+def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(tmp_path, simulator):
+    """The unified path (every exchange but Binance's): the same candles, no extra columns."""
+    day = day_ms(3)
+
+    async def run():
+        async with client(tmp_path, simulator) as c:
+            c._raw = None  # what an exchange without an entry in RAW_KLINES gets
+            return await c.fetch_range(series(), day, day + 1440 * M), c.stats
+
+    frame, stats = asyncio.run(run())
+    assert frame["open_time"].dt.epoch("ms").to_list() == [day + i * M for i in range(1440)]
+    assert frame["quote_volume"].null_count() == frame["trades"].null_count() == 1440
+    assert (stats.requests, klines(simulator)) == (1 + 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "timeframe", "message"),
+    [
+        (
+            "NOPE/USDT",
+            "1m",
+            "binance does not list symbol 'NOPE/USDT'; fix markets[].symbol in the config"
+            " (ccxt unified form, e.g. BTC/USDT)",
+        ),
+        ("BTC/USDT", "1m", None),
+    ],
+)
+def test_a_symbol_the_exchange_does_not_list_is_refused_before_any_candle_request(
+    tmp_path, simulator, symbol, timeframe, message
+):
+    async def run():
+        async with client(tmp_path, simulator) as c:
+            c.check_market(Series("binance", symbol, get_timeframe(timeframe), date(2020, 1, 1)))
+
+    if message is None:
+        asyncio.run(run())
+    else:
+        with pytest.raises(FetchError) as failure:
+            asyncio.run(run())
+        assert str(failure.value) == message
+    assert klines(simulator) == 0
+
+
+def test_missing_credentials_name_their_variable(tmp_path, simulator, monkeypatch):
+    monkeypatch.delenv("MD_TEST_KEY", raising=False)
+    c = client(tmp_path, simulator, credentials={"apiKey": "MD_TEST_KEY"})
+    with pytest.raises(FetchError) as failure:
+        asyncio.run(c.__aenter__())
+    assert str(failure.value) == (
+        "binance: environment variable MD_TEST_KEY (credentials.apiKey) is not set"
+    )
+    assert simulator.stats()["requests"] == 0
+    monkeypatch.setenv("MD_TEST_KEY", "k")
+
+    async def run():
+        async with client(tmp_path, simulator, credentials={"apiKey": "MD_TEST_KEY"}) as c:
+            return c._exchange.apiKey
+
+    assert asyncio.run(run()) == "k"
+
+
+def test_no_markets_is_a_bad_answer_retried_not_a_delisting(tmp_path, simulator):
+    """A malformed exchangeInfo body makes ccxt load zero markets."""
+    simulator.set_faults(Faults(malformed_rate=1.0, seed=1))
+    with pytest.raises(FetchError) as failure:
+        asyncio.run(client(tmp_path, simulator, max_retries=2).__aenter__())
+    assert str(failure.value).startswith("binance load markets: gave up after 3 attempts: ")
+    assert simulator.stats()["requests"] == 3

@@ -56,15 +56,37 @@ def test_an_empty_page_is_empty_and_not_beyond():
         ({"code": -1}, "page is not a list of candle rows"),
         ([row(0), "x"], "page is not a list of candle rows"),
         ([row(0), [M, 1.0, None, 1.0, 1.0, 1.0]], "a candle has a missing or non-finite value"),
-        ([row(0), [M, 1.0, float("nan"), 1.0, 1.0, 1.0]], "non-finite"),
-        ([row(0), [M, 1.0, float("inf"), 1.0, 1.0, 1.0]], "non-finite"),
-        ([row(0), [M, 1.0]], "unreadable candles"),
-        ([row(0), [M, "abc", 1.0, 1.0, 1.0, 1.0]], "unreadable candles"),
+        (
+            [row(0), [M, 1.0, float("nan"), 1.0, 1.0, 1.0]],
+            "a candle has a missing or non-finite value",
+        ),
+        (
+            [row(0), [M, 1.0, float("inf"), 1.0, 1.0, 1.0]],
+            "a candle has a missing or non-finite value",
+        ),
+        ([row(0), [M, 1.0]], "unreadable candles: list index out of range"),
+        (
+            [row(0), [M, "abc", 1.0, 1.0, 1.0, 1.0]],
+            "unreadable candles: could not convert string to float: 'abc'",
+        ),
     ],
 )
 def test_one_bad_row_makes_the_whole_page_malformed(raw, message):
-    with pytest.raises(MalformedPage, match=message):
+    with pytest.raises(MalformedPage) as refused:
         clean_page(raw, 0, 10 * M)
+    assert str(refused.value) == message
+
+
+def test_rows_of_different_lengths_are_read_by_their_columns():
+    """Exchanges append fields over time: a longer row next to a shorter one is still clean."""
+    raw = [
+        [0, "1", "2", "0.5", "1.5", "3", M - 1, "4", 5],
+        [M, "1", "2", "0.5", "1.5", "3", 2 * M - 1, "4", 5, "extra"],
+    ]
+    page, _ = clean_page(raw, 0, 2 * M, RAW_KLINES["binance"].columns)
+    assert page.tolist() == [[0, 1, 2, 0.5, 1.5, 3, 4, 5], [M, 1, 2, 0.5, 1.5, 3, 4, 5]]
+    unified, _ = clean_page([row(0), [*row(M), 7]], 0, 2 * M)
+    assert unified[:, 0].tolist() == [0, M]
 
 
 def test_pages_stack_into_one_frame_in_the_stored_schema():
