@@ -6,10 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import time as clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import sleep
 
 import ccxt
 import polars as pl
@@ -41,7 +41,7 @@ def _pin_today():
     left = (datetime.combine(now.date() + timedelta(days=1), time(), UTC) - now).total_seconds()
     if left < MIDNIGHT_MARGIN_SECONDS:
         print(f"waiting {left:.0f} s for midnight UTC, so that the test's days do not move")
-        sleep(left + 0.1)
+        clock.sleep(left + 0.1)
     _today = datetime.now(UTC).date()
 
 
@@ -205,3 +205,16 @@ def metadata_of(result, kind: str = "candles") -> dict:
         and e.step_materialization_data.materialization.asset_key.path[-1].startswith(kind)
     ]
     return {k: v.value for k, v in events[-1].metadata.items()}
+
+
+def waiting_on(path: Path, timeout: float = 60.0) -> None:
+    """Return once some process waits for the POSIX lock on `path` (Linux's /proc/locks)."""
+    inode = f":{os.stat(path).st_ino} "
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
+        if any(
+            "->" in line and inode in line for line in Path("/proc/locks").read_text().split("\n")
+        ):
+            return
+        clock.sleep(0.01)
+    raise AssertionError(f"nobody waited for {path}")

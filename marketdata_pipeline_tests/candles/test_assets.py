@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -12,7 +11,16 @@ import polars as pl
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import now_ms
 
-from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of, run_totals
+from ..conftest import (
+    day_key,
+    day_ms,
+    exchange_candles,
+    klines,
+    market,
+    metadata_of,
+    run_totals,
+    waiting_on,
+)
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
@@ -149,19 +157,6 @@ def test_the_run_reports_its_wait_for_the_budget_and_its_requests(make_project):
     assert metadata["seconds_waited_series_lock"] < 1.0
     totals = run_totals(project, result)
     assert totals["seconds_waited_rate_limit"] == metadata["seconds_waited_rate_limit"]
-
-
-def waiting_on(path: Path, timeout: float = 60.0) -> None:
-    """Return once some process waits for the POSIX lock on `path` (Linux's /proc/locks)."""
-    inode = f":{os.stat(path).st_ino} "
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(
-            "->" in line and inode in line for line in Path("/proc/locks").read_text().split("\n")
-        ):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"nobody waited for {path}")
 
 
 def test_a_run_behind_another_writer_reports_the_lock_wait_and_the_rows_already_there(

@@ -4,8 +4,11 @@ written, kept after a failure and reported as gaps."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import date
 
+import polars as pl
 import pytest
 
 from marketdata_pipeline.candles.ingest import ingest
@@ -15,7 +18,7 @@ from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import get_timeframe
 
-from ..conftest import day_ms, klines
+from ..conftest import day_ms, exchange_candles, klines, waiting_on
 from ..exchange.test_client_answers import client
 
 M = 60_000
@@ -25,15 +28,21 @@ def series(symbol: str = "BTC/USDT") -> Series:
     return Series("binance", symbol, get_timeframe("1m"), date(2020, 1, 1))
 
 
-def run(tmp_path, sim, s, windows, now, faults=None, **settings):
-    """ingest() over `windows` into a store in tmp_path; (result or error, store, client stats)."""
-    store = CandleStore(f"lmdb://{tmp_path}/adb?map_size=1GB", str(tmp_path / "locks"))
+def store_in(tmp_path) -> CandleStore:
+    return CandleStore(f"lmdb://{tmp_path}/adb?map_size=1GB", str(tmp_path / "locks"))
+
+
+def run(tmp_path, sim, s, windows, now, faults=None, planned=None, **settings):
+    """ingest() over `windows` into a store in tmp_path; (result or error, store, client stats).
+    `planned`: the open times the run believes are stored (by default, what is)."""
+    store = store_in(tmp_path)
 
     async def go():
         async with client(tmp_path, sim, **settings) as c:
             if faults:
                 sim.set_faults(faults)
             stored = store.open_times(s, windows[0][0], windows[-1][1])
+            stored = stored if planned is None else planned
             try:
                 return await ingest(s, windows, c, store, now, stored), c.stats
             except FetchError as e:
@@ -129,3 +138,32 @@ def test_nothing_to_fetch_asks_the_exchange_nothing(tmp_path, simulator):
     assert (result.rows_written, result.gaps, stats.requests) == (0, [], 1)  # the markets only
     error, _, _ = run(tmp_path, simulator, series("NOPE/USDT"), days(2), day_ms(1))
     assert str(error).startswith("binance does not list symbol 'NOPE/USDT'")
+
+
+def test_writes_behind_another_writer_count_its_rows_and_their_waits(tmp_path, simulator):
+    """Another writer stores 10 candles of each of the two chunks after the run planned, and
+    holds the series lock when the first chunk is written."""
+    store = store_in(tmp_path)
+    theirs = exchange_candles(simulator, "BTC/USDT", "1m", day_ms(2), day_ms(1))
+    theirs = theirs.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
+    for offset in (0, 1000):
+        store.write(series(), theirs.slice(offset, 10), day_ms(2), day_ms(1))
+
+    def other_writer():
+        with store.lock(series()):
+            held.set()
+            waiting_on(tmp_path / "locks" / "binance__btc_usdt__1m.lock")
+            time.sleep(0.3)
+
+    held = threading.Event()
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    held.wait()
+    nothing = pl.Series("open_time", [], dtype=pl.Int64)
+    result, store, _ = run(
+        tmp_path, simulator, series(), days(2), day_ms(1), planned=nothing, pages_per_write=1
+    )
+    writer.join()
+    assert (result.rows_written, result.rows_present) == (1420, 20)
+    assert result.lock_wait_seconds >= 0.3  # the first chunk's wait, kept beside the second's
+    assert times(store, series()) == [day_ms(2) + i * M for i in range(1440)]

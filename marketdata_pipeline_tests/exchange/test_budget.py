@@ -149,3 +149,19 @@ def test_parallel_multiprocess_runs_never_exceed_the_exchange_budget(tmp_path, m
     assert stats["klines_requests"] == 4 * 2
     assert stats["count_429"] == 0
     assert stats["max_weight_in_any_rolling_60s"] <= budget
+
+
+def test_without_a_given_time_the_clock_is_now(tmp_path, monkeypatch):
+    from marketdata_pipeline.config import load_config
+    from marketdata_pipeline.exchange.budget import budget_path
+
+    from ..conftest import market, write_config
+
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:1", [market()]))
+    assert budget_path(config) == tmp_path / ".data" / "budgets.sqlite"
+    budget = RequestBudget(budget_path(config), "binance", weight=10, period_seconds=60)
+    assert budget.try_take(4) == 0.0
+    assert budget.used() == 4
+    budget.pause(30)
+    assert 29 < budget.paused_for() <= 30
+    assert 29 < budget.try_take(2) <= 30
