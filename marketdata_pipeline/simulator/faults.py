@@ -43,7 +43,7 @@ class Faults:
     drop_rate: float = _opt(0.0, "probability of closing the connection without answering")
     malformed_rate: float = _opt(0.0, "probability of a 200 with a broken or bogus JSON body")
     storm_rate: float = _opt(0.0, "probability of a 429 + Retry-After even under budget")
-    storm_retry_after_s: int = _opt(1, "Retry-After seconds sent with storm 429s")
+    storm_retry_after_s: int = _opt(1, "Retry-After seconds sent with storm 429s (0: no header)")
     weight_limit: int | None = _opt(None, "overrides the per-minute request weight budget")
     maintenance: tuple[tuple[int, int], ...] = _opt(
         (), "[start_ms, end_ms) windows with no candles"

@@ -128,7 +128,8 @@ async def _answer(
             state.injector.faults.storm_retry_after_s if plan.storm else admission.retry_after_s
         )
         response = _error_response(errors.too_many_requests(ip, limit))
-        response.headers["Retry-After"] = str(retry_after)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
     elif state.injector.faults.reject:
         state.stats.count_fault(f"reject_{state.injector.faults.reject}")
         response = _error_response(errors.rejection(state.injector.faults.reject))

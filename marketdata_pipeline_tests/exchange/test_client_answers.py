@@ -29,14 +29,14 @@ def series(symbol: str = "BTC/USDT") -> Series:
     return Series("binance", symbol, get_timeframe("1m"), date(2020, 1, 1))
 
 
-def client(tmp_path, sim, **settings) -> ExchangeClient:
+def client(tmp_path, sim, backoff_base: float = 0.001, **settings) -> ExchangeClient:
     """A client with its own budget file; backoff short, so retries cost no time."""
     connector = Connector(id="binance", ccxt=ccxt_config(sim.url), **settings)
     limit = connector.rate_limit
     budget = RequestBudget(
         tmp_path / "budgets.sqlite", "binance", limit.weight, limit.period_seconds
     )
-    return ExchangeClient(connector, budget, backoff_base=0.001)
+    return ExchangeClient(connector, budget, backoff_base=backoff_base)
 
 
 def fetch(tmp_path, sim, span, symbol="BTC/USDT", faults=None, **settings):
@@ -160,6 +160,14 @@ def test_a_429_pauses_the_connector_in_every_process_for_its_retry_after(tmp_pat
         check=True,
     )
     assert 25 < float(other.stdout) <= 30  # the rest of the exchange's Retry-After
+
+
+def test_a_429_without_retry_after_pauses_for_the_backoff(tmp_path, simulator):
+    simulator.set_faults(Faults(storm_rate=1.0, storm_retry_after_s=0))
+    with pytest.raises(FetchError, match="gave up after 1 attempts: DDoSProtection: binance 429"):
+        asyncio.run(client(tmp_path, simulator, backoff_base=20, max_retries=0).__aenter__())
+    budget = RequestBudget(tmp_path / "budgets.sqlite", "binance", 6000, 60)
+    assert 9 < budget.paused_for() <= 30  # the first backoff: 20 s, jittered by up to 50%
 
 
 def test_a_retry_after_a_429_waits_in_the_shared_budget_not_in_a_local_sleep(tmp_path, simulator):
