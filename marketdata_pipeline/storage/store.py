@@ -171,7 +171,6 @@ class CandleStore:
         candles: pl.DataFrame,
         start_ms: int,
         end_ms: int,
-        library: str = CANDLES,
     ) -> WriteResult:
         """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
 
@@ -182,7 +181,7 @@ class CandleStore:
         if candles.is_empty():
             return WriteResult(0, 0, waited)
         with self.lock(series) as waited:
-            stored = self.read(series, start_ms, end_ms, library)
+            stored = self.read(series, start_ms, end_ms)
             merged = (
                 pl.concat([stored, candles], how="diagonal_relaxed")
                 .unique("open_time", keep="first", maintain_order=True)
@@ -191,7 +190,7 @@ class CandleStore:
             written = merged.height - stored.height
             if written:
                 first, last = merged["open_time"][0], merged["open_time"][-1]
-                self.library(library).update(
+                self.library().update(
                     series.name,
                     _to_pandas(merged),
                     upsert=True,
@@ -199,17 +198,17 @@ class CandleStore:
                     prune_previous_versions=True,
                 )
                 new = merged.join(stored.select("open_time"), on="open_time", how="anti")
-                self._invalidate_derived(series, library, *new["open_time"].dt.epoch("ms")[[0, -1]])
+                self._invalidate_derived(series, *new["open_time"].dt.epoch("ms")[[0, -1]])
         return WriteResult(written, candles.height - written, waited)
 
-    def _invalidate_derived(self, series: Named, library: str, first: int, last: int) -> None:
-        """Delete derived rows that new base rows in [first, last] change: a missing derived
+    def _invalidate_derived(self, series: Named, first: int, last: int) -> None:
+        """Delete derived rows that new candles in [first, last] change: a missing derived
         row is recomputed, a stale one would be served as if it were right."""
-        for derived, memory in DERIVED_FROM.get(library, {}).items():
+        for derived, memory in DERIVED_FROM[CANDLES].items():
             summary = self.summary(series, derived)
             if summary.last_ms is None or summary.last_ms < first:
                 continue  # nothing derived at or after the new rows (the usual append)
-            later = self.open_times(series, last, None, library, limit=memory + 1)
+            later = self.open_times(series, last, None, limit=memory + 1)
             end = int(later[-1]) + 1 if later.len() > memory else None
             self.library(derived).delete_data_in_range(
                 series.name, _date_range(first, end), prune_previous_versions=True

@@ -124,6 +124,17 @@ def test_the_time_before_a_listing_is_no_gap(tmp_path, listing_simulator):
     assert times(store, new)[0] == day_ms(2) + 600 * M
 
 
+def test_a_candle_stored_inside_the_range_is_no_proof_of_an_earlier_listing(
+    tmp_path, listing_simulator
+):
+    """Another writer stored 12:00 to 13:00 after the run planned the whole day."""
+    new = series("NEW/USDT")
+    run(tmp_path, listing_simulator, new, [(day_ms(2) + 720 * M, day_ms(2) + 780 * M)], day_ms(0))
+    nothing = pl.Series("open_time", [], dtype=pl.Int64)
+    result, _, _ = run(tmp_path, listing_simulator, new, days(2), day_ms(0), planned=nothing)
+    assert (result.gaps, result.rows_written, result.rows_present) == ([], 780, 60)
+
+
 def test_an_empty_start_after_the_first_candle_is_a_gap(tmp_path, simulator):
     run(tmp_path, simulator, series(), days(3), day_ms(2))
     outage = (day_ms(2), day_ms(2) + 100 * M)

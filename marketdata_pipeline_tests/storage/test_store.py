@@ -190,3 +190,12 @@ def test_the_project_store_keeps_data_and_locks_beside_the_config(tmp_path):
     with store.lock(SERIES) as waited:
         assert waited < 1.0
         assert (tmp_path / ".data" / "locks" / "binance__btc_usdt__1m.lock").exists()
+
+
+def test_trades_may_be_missing_after_being_there(tmp_path):
+    """An exchange without trade counts after one with them: one column, nulls where missing."""
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 2), T0, T0 + DAY_MS)
+    later = candles(T0 + 2 * MINUTE_MS, 2).with_columns(pl.lit(None, pl.Int64).alias("trades"))
+    store.write(SERIES, later, T0, T0 + DAY_MS)
+    assert store.read(SERIES)["trades"].to_list() == [7, 7, None, None]
