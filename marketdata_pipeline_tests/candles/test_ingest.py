@@ -47,6 +47,8 @@ def run(tmp_path, sim, s, windows, now, faults=None, planned=None, **settings):
                 return await ingest(s, windows, c, store, now, stored), c.stats
             except FetchError as e:
                 return e, c.stats
+            finally:
+                sim.set_faults(Faults())
 
     result, stats = asyncio.run(go())
     return result, store, stats
@@ -109,10 +111,41 @@ def test_gaps_are_reported_as_they_were_served(tmp_path, simulator):
 
 @pytest.fixture(scope="module")
 def listing_simulator():
-    """NEW/USDT lists at 10:00 two days ago."""
-    listing = day_ms(2) + 600 * M
-    with Simulator(symbols={**DEFAULT_SYMBOLS, "NEW/USDT": {"listing": listing}}) as sim:
+    """Markets listed two days ago: NEW/USDT at 10:00, ONE/USDT at 16:39, LATE/USDT at 20:00."""
+    listings = {"NEW/USDT": 600, "ONE/USDT": 999, "LATE/USDT": 1200}
+    symbols = {s: {"listing": day_ms(2) + m * M} for s, m in listings.items()}
+    with Simulator(symbols={**DEFAULT_SYMBOLS, **symbols}) as sim:
         yield sim
+
+
+@pytest.mark.parametrize(
+    ("symbol", "gaps"),
+    [
+        # The first chunk ends with the first candle: a gap opening the second one is a gap.
+        ("ONE/USDT", [(1000, 1020), (1260, 1270)]),
+        # The first chunk is empty: the second one's start up to 20:00 is before the listing.
+        ("LATE/USDT", [(1260, 1270)]),
+    ],
+)
+def test_a_listing_is_known_from_the_first_chunk_that_has_candles(
+    tmp_path, listing_simulator, symbol, gaps
+):
+    """Chunks of 1000 candles: [00:00, 16:40) and [16:40, 24:00); maintenance from 16:40 to
+    17:00 and from 21:00 to 21:10."""
+    outages = (
+        (day_ms(2) + 1000 * M, day_ms(2) + 1020 * M),
+        (day_ms(2) + 1260 * M, day_ms(2) + 1270 * M),
+    )
+    result, _, _ = run(
+        tmp_path,
+        listing_simulator,
+        series(symbol),
+        days(2),
+        day_ms(0),
+        faults=Faults(maintenance=outages),
+        pages_per_write=1,
+    )
+    assert result.gaps == [(day_ms(2) + a * M, day_ms(2) + b * M) for a, b in gaps]
 
 
 def test_the_time_before_a_listing_is_no_gap(tmp_path, listing_simulator):
