@@ -28,6 +28,11 @@ def test_fetches_only_after_the_last_stored_candle_of_each_window():
     ]
 
 
+def test_a_window_owns_its_first_candle_and_not_the_next_window_s():
+    assert delta_ranges(SERIES, [(D1, D2)], stored(D1), D4) == [(D1 + MINUTE_MS, D2)]
+    assert delta_ranges(SERIES, [(D1, D2)], stored(D2), D4) == [(D1, D2)]
+
+
 def test_complete_windows_need_nothing():
     assert delta_ranges(SERIES, [(D1, D2)], stored(D2 - MINUTE_MS), D4) == []
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import date
 
+import ccxt
 import pytest
 
 from marketdata_pipeline.config import Connector, Series
@@ -18,7 +19,7 @@ from marketdata_pipeline.exchange.budget import RequestBudget
 from marketdata_pipeline.exchange.client import ExchangeClient
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator, ccxt_config
-from marketdata_pipeline.timeframes import get_timeframe, iso, now_ms
+from marketdata_pipeline.timeframes import DAY_MS, Timeframe, get_timeframe, iso, now_ms
 
 from ..conftest import day_ms, klines
 
@@ -214,14 +215,20 @@ def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(tmp_path
             " (ccxt unified form, e.g. BTC/USDT)",
         ),
         ("BTC/USDT", "1m", None),
+        (
+            "BTC/USDT",
+            Timeframe("2w", 14 * DAY_MS, "year"),
+            "binance has no 2w candles; it offers " + ", ".join(ccxt.binance().timeframes),
+        ),
     ],
 )
-def test_a_symbol_the_exchange_does_not_list_is_refused_before_any_candle_request(
+def test_a_market_or_timeframe_the_exchange_lacks_is_refused_before_any_candle_request(
     tmp_path, simulator, symbol, timeframe, message
 ):
     async def run():
         async with client(tmp_path, simulator) as c:
-            c.check_market(Series("binance", symbol, get_timeframe(timeframe), date(2020, 1, 1)))
+            tf = get_timeframe(timeframe) if isinstance(timeframe, str) else timeframe
+            c.check_market(Series("binance", symbol, tf, date(2020, 1, 1)))
 
     if message is None:
         asyncio.run(run())

@@ -132,16 +132,23 @@ def test_an_empty_write_and_a_missing_series_are_nothing(tmp_path):
     assert store.summary(SERIES) == SeriesSummary(None, None, 0)
     assert store.read(SERIES).equals(candles(T0, 0))
     assert store.read(SERIES, library=INDICATORS).is_empty()
-    assert store.open_times(SERIES, None, None).to_list() == []
+    nothing = store.open_times(SERIES, None, None)
+    assert (nothing.name, nothing.dtype, nothing.to_list()) == ("open_time", pl.Int64, [])
     page, after = store.read_page(SERIES, None, None, 10)
     assert page.equals(candles(T0, 0)) and after is None
 
 
-def test_a_summary_gives_first_last_and_rows(tmp_path):
+def test_a_summary_gives_first_last_and_rows_and_the_index_its_open_times(tmp_path):
     store = store_in(tmp_path)
     store.write(SERIES, candles(T0, 30), T0, T0 + DAY_MS)
     summary = store.summary(SERIES)
     assert (summary.first_ms, summary.last_ms, summary.rows) == (T0, T0 + 29 * MINUTE_MS, 30)
+    times = store.open_times(SERIES, T0 + 10 * MINUTE_MS, T0 + 13 * MINUTE_MS)
+    assert (times.name, times.to_list()) == (
+        "open_time",
+        [T0 + i * MINUTE_MS for i in (10, 11, 12)],
+    )
+    assert store.open_times(SERIES, None, None, limit=2).to_list() == [T0, T0 + MINUTE_MS]
 
 
 def test_pages_hold_up_to_the_limit_and_say_where_the_next_starts(tmp_path):
