@@ -48,8 +48,8 @@ def clean_page(
     times = values[:, 0]
     beyond = bool(times.max() >= hi)
     values = values[(times >= cursor) & (times < hi)]
-    # Stable sort, then the first of each open time: duplicates keep the first one served.
-    values = values[np.argsort(values[:, 0], kind="stable")]
+    # np.unique sorts by open time and points at the first occurrence of each: duplicates keep
+    # the first one served.
     _, first = np.unique(values[:, 0], return_index=True)
     return values[first], beyond
 

@@ -18,6 +18,22 @@ def row(t: int, close: float = 1.0) -> list:
     return [t, 1.0, 2.0, 0.5, close, 10.0]
 
 
+def test_duplicates_keep_the_first_served_in_a_long_shuffled_page():
+    rng = np.random.default_rng(5)
+    served = [row(t * M, close=float(i)) for i, t in enumerate(rng.integers(0, 500, 2000))]
+    page, _ = clean_page(served, 0, 500 * M)
+    first = {}
+    for r in served:
+        first.setdefault(r[0], r[4])
+    assert page[:, 0].tolist() == sorted(first)
+    assert page[:, 4].tolist() == [first[t] for t in sorted(first)]
+
+
+def test_a_row_at_the_range_end_is_beyond_it():
+    page, beyond = clean_page([row(2 * M)], 0, 2 * M)
+    assert (len(page), beyond) == (0, True)
+
+
 def test_duplicates_keep_the_first_served_and_order_is_restored():
     raw = [row(2 * M, 20.0), row(0), row(M, 10.0), row(2 * M, 99.0), row(M, 98.0)]
     page, beyond = clean_page(raw, 0, 10 * M)
