@@ -14,7 +14,7 @@ from marketdata_pipeline.automation.runs import SERIES_TAG
 from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, PRICE_COLUMNS
 from marketdata_pipeline.timeframes import MINUTE_MS, now_ms
 
-from ..conftest import day_key, market, today
+from ..conftest import day_key, day_ms, market, today
 
 
 def evaluate(project):
@@ -48,7 +48,9 @@ def test_only_the_stale_series_is_requested(make_project):
 def test_catch_up_ranges_from_the_newest_stored_candle_to_now(make_project):
     project = make_project()
     project.materialize(project.series(), day_key(3))
+    newest_closed = now_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
     result = evaluate(project)
+    latest_closed = now_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
     (request,) = result.run_requests
     assert request.tags[SERIES_TAG] == "binance/btc_usdt/1m"
     assert (
@@ -63,7 +65,9 @@ def test_catch_up_ranges_from_the_newest_stored_candle_to_now(make_project):
         "binance/btc_usdt/indicators_1m",
     ]
     lag = lags(result)["binance/btc_usdt/candles_1m"]
-    assert lag["stale"] is True and lag["lag_seconds"] > 2 * 86400
+    last = day_ms(2) - MINUTE_MS  # 23:59 three days ago
+    assert lag["stale"] is True
+    assert (newest_closed - last) / 1000 <= lag["lag_seconds"] <= (latest_closed - last) / 1000
     assert lag["last_candle"].startswith(f"{day_key(3)}T23:59:00")
 
 
