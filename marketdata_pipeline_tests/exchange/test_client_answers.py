@@ -64,11 +64,14 @@ def describe(lo: int, hi: int) -> str:
     )
 
 
-def test_an_honest_gap_up_to_the_range_end_is_accepted_after_one_probe(tmp_path, simulator):
-    """Maintenance from 16:40 to 01:00 the next day: the exchange's next candle lies after the
-    range, so the empty page of [16:40, 24:00) is the truth, not a bad answer."""
+@pytest.mark.parametrize("outage_end", [1440, 1500], ids=["to-the-range-end", "past-it"])
+def test_an_honest_gap_up_to_the_range_end_is_accepted_after_one_probe(
+    tmp_path, simulator, outage_end
+):
+    """Maintenance from 16:40 to midnight or to 01:00 the next day: the exchange's next candle
+    is at or after the range end, so the empty page of [16:40, 24:00) is the truth."""
     day = day_ms(3)
-    outage = (day + 1000 * M, day + 1500 * M)
+    outage = (day + 1000 * M, day + outage_end * M)
     times, stats, pages = fetch(
         tmp_path, simulator, (day, day + 1440 * M), faults=Faults(maintenance=(outage,))
     )
@@ -203,6 +206,22 @@ def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(tmp_path
     assert frame["open_time"].dt.epoch("ms").to_list() == [day + i * M for i in range(1440)]
     assert frame["quote_volume"].null_count() == frame["trades"].null_count() == 1440
     assert (stats.requests, klines(simulator)) == (1 + 2, 2)
+
+
+def test_binance_pages_keep_quote_volume_and_trades_and_ccxt_throttles_nothing(tmp_path, simulator):
+    day = day_ms(3)
+
+    async def run():
+        async with client(tmp_path, simulator) as c:
+            frame = await c.fetch_range(series(), day, day + 10 * M)
+            exchange = c._exchange
+            assert exchange.enableRateLimit is False  # the shared budget is the only throttle
+        return frame, exchange
+
+    frame, exchange = asyncio.run(run())
+    assert frame["quote_volume"].null_count() == frame["trades"].null_count() == 0
+    assert frame["trades"].min() > 0
+    assert exchange.session is None  # closed on leaving
 
 
 @pytest.mark.parametrize(
