@@ -7,6 +7,7 @@ through real ccxt, without Dagster: every figure here is exact.
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 from datetime import date
@@ -19,6 +20,7 @@ from marketdata_pipeline.exchange.budget import RequestBudget
 from marketdata_pipeline.exchange.client import ExchangeClient
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator, ccxt_config
+from marketdata_pipeline.simulator.faults import FaultInjector
 from marketdata_pipeline.timeframes import DAY_MS, Timeframe, get_timeframe, iso, now_ms
 
 from ..conftest import day_ms, klines
@@ -166,12 +168,14 @@ def test_a_429_pauses_the_connector_in_every_process_for_its_retry_after(tmp_pat
     assert 25 < float(other.stdout) <= 30  # the rest of the exchange's Retry-After
 
 
-def test_a_429_without_retry_after_pauses_for_the_backoff(tmp_path, simulator):
+@pytest.mark.parametrize(("base", "low", "high"), [(20, 9, 30), (0.001, 0, 0.0015)])
+def test_a_429_without_retry_after_pauses_for_the_backoff(tmp_path, simulator, base, low, high):
+    """The first backoff: the base, jittered by up to 50% (a 1 ms pause is over at once)."""
     simulator.set_faults(Faults(storm_rate=1.0, storm_retry_after_s=0))
     with pytest.raises(FetchError, match="gave up after 1 attempts: DDoSProtection: binance 429"):
-        asyncio.run(client(tmp_path, simulator, backoff_base=20, max_retries=0).__aenter__())
+        asyncio.run(client(tmp_path, simulator, backoff_base=base, max_retries=0).__aenter__())
     budget = RequestBudget(tmp_path / "budgets.sqlite", "binance", 6000, 60)
-    assert 9 < budget.paused_for() <= 30  # the first backoff: 20 s, jittered by up to 50%
+    assert low <= budget.paused_for() <= high
 
 
 def test_a_retry_after_a_429_waits_in_the_shared_budget_not_in_a_local_sleep(tmp_path, simulator):
@@ -277,9 +281,39 @@ def test_missing_credentials_name_their_variable(tmp_path, simulator, monkeypatc
 
 
 def test_no_markets_is_a_bad_answer_retried_not_a_delisting(tmp_path, simulator):
-    """A malformed exchangeInfo body makes ccxt load zero markets."""
-    simulator.set_faults(Faults(malformed_rate=1.0, seed=1))
+    """An empty exchangeInfo body ({}) makes ccxt load zero markets."""
+    seed = next(s for s in range(100) if all(p.malformed == "empty" for p in plans(s, 3)))
+    simulator.set_faults(Faults(malformed_rate=1.0, seed=seed))
     with pytest.raises(FetchError) as failure:
         asyncio.run(client(tmp_path, simulator, max_retries=2).__aenter__())
-    assert str(failure.value).startswith("binance load markets: gave up after 3 attempts: ")
+    assert str(failure.value) == (
+        "binance load markets: gave up after 3 attempts: MalformedPage:"
+        " the exchange answered with no markets"
+    )
     assert simulator.stats()["requests"] == 3
+
+
+def plans(seed: int, n: int):
+    injector = FaultInjector(Faults(malformed_rate=1.0, seed=seed))
+    return [injector.plan() for _ in range(n)]
+
+
+def test_backoff_doubles_with_each_attempt_and_jitters_by_half(tmp_path, simulator):
+    """Four failed attempts before the fifth: 1, 2, 4 and 8 times the base, each times 0.5 to
+    1.5 from the random module (seeded here, so the total is known)."""
+    day = day_ms(3)
+    random.seed(11)
+    jitter = [0.5 + random.random() for _ in range(4)]
+    random.seed(11)
+    error, stats, pages = fetch(
+        tmp_path,
+        simulator,
+        (day, day + 10 * M),
+        faults=Faults(error_rate=1.0),
+        backoff_base=0.01,
+        max_retries=4,
+    )
+    assert "gave up after 5 attempts" in str(error)
+    assert (stats.retries, pages) == (4, 5)
+    expected = sum(0.01 * 2**k * j for k, j in enumerate(jitter))
+    assert stats.seconds_backing_off == pytest.approx(expected, rel=1e-9)
