@@ -57,6 +57,15 @@ def test_writing_twice_or_overlapping_keeps_each_candle_once(tmp_path):
     assert store.read(SERIES).equals(candles(T0, 150))
 
 
+def test_rows_already_stored_win_over_new_values(tmp_path):
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 2000), T0, T0 + 2 * DAY_MS)
+    revised = candles(T0, 3000).with_columns(pl.col("close") + 1)
+    result = store.write(SERIES, revised, T0, T0 + 3 * DAY_MS)
+    assert (result.rows_written, result.rows_present) == (1000, 2000)
+    assert store.read(SERIES).equals(pl.concat([candles(T0, 2000), revised.tail(1000)]))
+
+
 def test_write_between_existing_rows_keeps_both_sides(tmp_path):
     store = store_in(tmp_path)
     store.write(SERIES, candles(T0, 10), T0, T0 + DAY_MS)
@@ -121,6 +130,9 @@ def test_every_write_replace_and_invalidation_keeps_one_version(tmp_path):
     for _ in range(2):
         store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
     assert versions(store, INDICATORS) == 1
+    store.replace(SERIES, indicators.clear(), T0 + 90 * MINUTE_MS, T0 + DAY_MS, INDICATORS)
+    assert versions(store, INDICATORS) == 1
+    store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
     store.write(SERIES, candles(T0 - 10 * MINUTE_MS, 10), T0 - DAY_MS, T0)  # before: invalidates
     assert store.open_times(SERIES, None, None, INDICATORS).len() == 0
     assert versions(store, CANDLES) == versions(store, INDICATORS) == 1
@@ -166,6 +178,8 @@ def test_pages_hold_up_to_the_limit_and_say_where_the_next_starts(tmp_path):
     store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
     page, after = store.read_page(SERIES, T0, None, 3, INDICATORS)
     assert page.equals(indicators.head(3)) and after == T0 + 2 * MINUTE_MS
+    one, after = store.read_page(SERIES, T0, None, 1)
+    assert one.equals(candles(T0, 1)) and after == T0
 
 
 def test_replace_makes_exactly_its_range_the_frame(tmp_path):
@@ -178,6 +192,11 @@ def test_replace_makes_exactly_its_range_the_frame(tmp_path):
     store.replace(SERIES, recomputed, T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
     assert store.read(SERIES, library=INDICATORS).equals(
         pl.concat([frame.head(1440), recomputed, frame.tail(1440)])
+    )
+    shorter = recomputed.head(600)  # the rest of the range had no value this time
+    store.replace(SERIES, shorter, T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
+    assert store.read(SERIES, library=INDICATORS).equals(
+        pl.concat([frame.head(1440), shorter, frame.tail(1440)])
     )
     store.replace(SERIES, frame.clear(), T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
     assert store.read(SERIES, library=INDICATORS).equals(
