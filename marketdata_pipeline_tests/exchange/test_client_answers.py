@@ -40,16 +40,22 @@ def client(tmp_path, sim, backoff_base: float = 0.001, **settings) -> ExchangeCl
     return ExchangeClient(connector, budget, backoff_base=backoff_base)
 
 
-def fetch(tmp_path, sim, span, symbol="BTC/USDT", faults=None, **settings):
+def fetch(
+    tmp_path, sim, span, symbol="BTC/USDT", faults=None, unified=False, timeframe="1m", **settings
+):
     """fetch_range over `span` (faults switched on once the markets are loaded): the candles'
-    open times, the client's figures and the simulator's klines requests."""
+    open times, the client's figures and the simulator's klines requests. `unified`: through
+    ccxt's fetch_ohlcv, as for an exchange without an entry in RAW_KLINES."""
 
     async def run():
         async with client(tmp_path, sim, **settings) as c:
+            if unified:
+                c._raw = None
             if faults:
                 sim.set_faults(faults)
             try:
-                frame = await c.fetch_range(series(symbol), *span)
+                s = Series("binance", symbol, get_timeframe(timeframe), date(2020, 1, 1))
+                frame = await c.fetch_range(s, *span)
                 return frame["open_time"].dt.epoch("ms").to_list(), c.stats
             except FetchError as e:
                 return e, c.stats
@@ -79,8 +85,9 @@ def test_an_honest_gap_up_to_the_range_end_is_accepted_after_one_probe(
     assert (stats.requests, stats.retries, pages) == (1 + 3, 0, 3)  # markets, 2 pages, 1 probe
 
 
+@pytest.mark.parametrize("unified", [False, True], ids=["raw", "unified"])
 def test_an_empty_page_of_an_active_market_with_nothing_after_it_is_retried_then_fails(
-    tmp_path, simulator
+    tmp_path, simulator, unified
 ):
     """No candle since 100 minutes into the range, up to now, on a trading market: that empty
     page cannot be trusted (ccxt reads some bad bodies as [])."""
@@ -92,6 +99,7 @@ def test_an_empty_page_of_an_active_market_with_nothing_after_it_is_retried_then
         (lo, hi),
         faults=Faults(maintenance=((lo + 100 * M, day_ms(-1)),)),
         max_retries=2,
+        unified=unified,
     )
     span = describe(lo + 100 * M, hi)
     assert str(error) == (
@@ -131,19 +139,16 @@ def test_pages_are_the_smaller_of_the_config_and_the_exchange_limit(tmp_path, si
     assert (len(times), stats.requests, stats.weight, pages) == (1440, 1 + 3, 20 + 3 * 2, 3)
 
 
-def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(tmp_path, simulator):
+@pytest.mark.parametrize(("timeframe", "step"), [("1m", M), ("1h", 60 * M)])
+def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(
+    tmp_path, simulator, timeframe, step
+):
     """The unified path (every exchange but Binance's): the same candles, no extra columns."""
-    day = day_ms(3)
-
-    async def run():
-        async with client(tmp_path, simulator) as c:
-            c._raw = None  # what an exchange without an entry in RAW_KLINES gets
-            return await c.fetch_range(series(), day, day + 1440 * M), c.stats
-
-    frame, stats = asyncio.run(run())
-    assert frame["open_time"].dt.epoch("ms").to_list() == [day + i * M for i in range(1440)]
-    assert frame["quote_volume"].null_count() == frame["trades"].null_count() == 1440
-    assert (stats.requests, klines(simulator)) == (1 + 2, 2)
+    day = day_ms(60)
+    span = (day, day + 1440 * step)  # 1440 candles: two pages
+    times, stats, pages = fetch(tmp_path, simulator, span, unified=True, timeframe=timeframe)
+    assert times == [day + i * step for i in range(1440)]
+    assert (stats.requests, pages) == (1 + 2, 2)
 
 
 def test_binance_pages_keep_quote_volume_and_trades_and_ccxt_throttles_nothing(tmp_path, simulator):
