@@ -64,6 +64,14 @@ def test_acquire_sleeps_until_the_weight_fits_and_returns_the_wait(tmp_path):
     assert 0.45 < waited <= 0.61  # the window: 0.1 s period plus the 0.5 s arrival margin
 
 
+def test_acquire_adds_up_a_pause_and_then_a_full_window(tmp_path):
+    """A 0.3 s pause first, then the window's grant that ends 0.6 s after it was taken."""
+    budget = RequestBudget(tmp_path / "b.sqlite", "binance", weight=2, period_seconds=0.1)
+    assert budget.try_take(2) == 0.0
+    budget.pause(0.3)
+    assert 0.45 < asyncio.run(budget.acquire(2)) <= 0.61
+
+
 def test_weight_larger_than_budget_is_an_error(tmp_path):
     budget = RequestBudget(tmp_path / "b.sqlite", "x", weight=5, period_seconds=1)
     with pytest.raises(ValueError, match="can never fit a budget of 5"):
