@@ -53,7 +53,8 @@ def test_a_pause_holds_every_taker_and_a_shorter_one_never_cuts_it(tmp_path):
     assert other.paused_for(now=102.0) == 3.0
     assert other.try_take(2, now=103.0) == 2.0
     assert other.used(now=103.0) == 0
-    assert other.try_take(2, now=105.0) == 0.0
+    assert other.try_take(2, now=105.0) == 0.0  # the pause ends exactly now: taken
+    assert other.used(now=105.0) == 2
     assert budget.paused_for(now=106.0) == 0.0
 
 
