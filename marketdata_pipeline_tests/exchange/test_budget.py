@@ -34,7 +34,7 @@ def test_the_wait_is_until_enough_weight_has_left_the_window(tmp_path):
 
 
 def test_budgets_of_different_connectors_are_apart(tmp_path):
-    path = tmp_path / "b.sqlite"
+    path = tmp_path / "new" / "folder" / "b.sqlite"  # created on first use
     binance = RequestBudget(path, "binance", weight=4, period_seconds=60)
     okx = RequestBudget(path, "okx", weight=4, period_seconds=60)
     assert binance.try_take(4, now=100.0) == 0.0
