@@ -24,8 +24,10 @@ from marketdata_pipeline.ops.instance import DAGSTER_YAML
 from marketdata_pipeline.simulator import Simulator, ccxt_config
 from marketdata_pipeline.timeframes import to_ms
 
-# A test that starts this close to midnight UTC waits for the new day, so none straddles it.
+# A test that starts this close to midnight UTC waits for the new day, so none straddles it,
+# and one in a day's first minute waits until that day has a settled 1m candle (00:01:05).
 MIDNIGHT_MARGIN_SECONDS = 30
+FIRST_CANDLE_SECONDS = 70
 _today = datetime.now(UTC).date()
 
 
@@ -42,6 +44,11 @@ def _pin_today():
     if left < MIDNIGHT_MARGIN_SECONDS:
         print(f"waiting {left:.0f} s for midnight UTC, so that the test's days do not move")
         clock.sleep(left + 0.1)
+    into_day = datetime.now(UTC) - datetime.combine(datetime.now(UTC).date(), time(), UTC)
+    if into_day.total_seconds() < FIRST_CANDLE_SECONDS:
+        wait = FIRST_CANDLE_SECONDS - into_day.total_seconds()
+        print(f"waiting {wait:.0f} s for today's first settled 1m candle")
+        clock.sleep(wait)
     _today = datetime.now(UTC).date()
 
 
