@@ -31,12 +31,15 @@ def test_parser_maps_every_fault_field() -> None:
                 "2024-01-01T00:00/2024-01-01T01:00",
                 "--weight-limit",
                 "50",
+                "--symbol",
+                "ABC/USDT",
             ]
         )
     )
     assert (
         args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
     )
+    assert args.pop("symbols") == ["ABC/USDT"]
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
     assert faults.maintenance == ((1704067200000, 1704070800000),)
