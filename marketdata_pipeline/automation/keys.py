@@ -1,11 +1,14 @@
 """Asset keys of a series: `[<exchange>, <market_slug>, <data>_<timeframe>]`, shared by every
-data type, so schedules, sensors and the CLI name assets without importing their factories."""
+data type, so schedules, sensors and the CLI name assets without importing their factories;
+and the tag that names the series of a run."""
 
 from __future__ import annotations
 
 from dagster import AssetKey
 
 from ..config import Series
+
+SERIES_TAG = "marketdata/series"
 
 
 def series_key(series: Series, data: str) -> AssetKey:

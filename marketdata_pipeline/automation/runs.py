@@ -11,9 +11,9 @@ from dagster._core.storage.tags import (
 )
 
 from ..config import Series
-from .keys import candles_key, indicators_key
+from ..ops.heal import heal_dead_runs
+from .keys import SERIES_TAG, candles_key, indicators_key
 
-SERIES_TAG = "marketdata/series"
 # Schedules and sensors target the implicit asset job: it is the one job that may hold assets
 # with different partitions (every series has its own start).
 ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
@@ -36,6 +36,8 @@ def series_request(series: Series, first: str, last: str, run_key: str) -> RunRe
 
 
 def busy_series(instance: DagsterInstance) -> set[str]:
-    """Series with a run queued or in progress: a new request would overlap it."""
+    """Series with a run queued or in progress: a new request would overlap it. A run whose
+    process died is failed first, so it never keeps its series waiting."""
+    heal_dead_runs(instance)
     records = instance.get_run_records(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
     return {r.dagster_run.tags[SERIES_TAG] for r in records if SERIES_TAG in r.dagster_run.tags}

@@ -10,9 +10,11 @@ from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
 from ..definitions import build_definitions
 from ..ops.instance import project_instance
+from ..ops.owners import owner_tags
 from ..timeframes import from_ms
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's events go to the instance; the terminal gets one line per failure, not stack traces.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def partition_range(series: Series, start_ms: int, end_ms: int) -> tuple[str, str] | None:
@@ -33,7 +35,7 @@ def materialize_range(job, instance: DagsterInstance, series: Series, first: str
     return job.execute_in_process(
         instance=instance,
         asset_selection=selection,
-        tags=tags,
+        tags={**tags, **owner_tags()},  # this process runs it: if it dies, the run is failed
         run_config=QUIET,
         raise_on_error=False,
     )
