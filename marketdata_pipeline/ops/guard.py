@@ -35,6 +35,15 @@ REPEAT = 30.0  # without a terminal, a wait is printed again this often
 HOLDER = re.compile(r"pid (\d+) on (\S+)")
 
 
+def _terminal() -> TextIO:
+    """Where stderr goes now: while a run executes, Dagster points the process's stderr at the
+    run's compute log, and what the guard says is for the user, not for that log."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (OSError, ValueError):  # no file descriptor (e.g. click's test runner)
+        return sys.stderr
+
+
 class SyncGuard:
     def __init__(
         self,
@@ -46,11 +55,11 @@ class SyncGuard:
         self.instance = instance
         self.pools = pools
         self.wait_timeout = wait_timeout
-        self.stream = stream or sys.stderr
+        self.stream = stream or _terminal()
         self._signal: int | None = None
         self._pool_waits: list[Wait] = []
         self._polled = self._healed = 0.0
-        self._shown = ("", 0.0)  # what was last printed, and when
+        self._shown = ("", 0.0)  # what was last printed (the line on a terminal), and when
         self._on_line = False  # a terminal line to clear
 
     def run(self, work: Callable[[], T]) -> T:
@@ -151,7 +160,9 @@ class SyncGuard:
         """On a terminal, one line kept current; elsewhere a line per new wait, repeated now
         and then."""
         if self.stream.isatty():
-            self.stream.write("\r\033[K" + line)
+            if line != self._shown[0]:
+                self.stream.write("\r\033[K" + line)
+                self._shown = (line, time.time())
             self._on_line = True
         elif what != self._shown[0] or time.time() - self._shown[1] >= REPEAT:
             self.stream.write(line + "\n")
@@ -163,6 +174,7 @@ class SyncGuard:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self._on_line = False
+            self._shown = ("", 0.0)
 
     def _give_up(self, wait: Wait, age: float) -> None:
         reason = f"gave up after {self._describe(wait, age)}"
