@@ -55,6 +55,7 @@ class SyncGuard:
         self.instance = instance
         self.pools = pools
         self.wait_timeout = wait_timeout
+        self._own_stream = stream is None
         self.stream = stream or _terminal()
         self._signal: int | None = None
         self._pool_waits: list[Wait] = []
@@ -86,6 +87,8 @@ class SyncGuard:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             self._clear()
+            if self._own_stream and self.stream is not sys.stderr:
+                self.stream.close()
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]

@@ -25,6 +25,7 @@ HOST_TAG = "marketdata/host"
 ALIVE, DEAD, UNKNOWN = "alive", "dead", "unknown"
 # A code server only lists a run once it started it; before that, Dagster's start timeout rules.
 SERVER_CHECKED = {DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING}
+CODE_SERVER_TIMEOUT = 5  # seconds; a code server slower than that is unknown, not dead
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def liveness(run: DagsterRun) -> Liveness:
 def _code_server_liveness(run: DagsterRun) -> Liveness:
     import grpc
     from dagster._core.errors import DagsterUserCodeUnreachableError
+    from dagster._grpc.__generated__ import dagster_api_pb2
     from dagster._grpc.client import DagsterGrpcClient
     from dagster._grpc.types import GetCurrentRunsResult
     from dagster._serdes import deserialize_value
@@ -92,13 +94,14 @@ def _code_server_liveness(run: DagsterRun) -> Liveness:
     client = DagsterGrpcClient(
         port=info.get("port"), socket=info.get("socket"), host=info.get("host", "localhost")
     )
-    try:
-        current = deserialize_value(client.get_current_runs(), GetCurrentRunsResult).current_runs
+    try:  # Dagster's get_current_runs, with a timeout short enough for a schedule tick
+        reply = client._query("GetCurrentRuns", dagster_api_pb2.Empty, timeout=CODE_SERVER_TIMEOUT)
+        current = deserialize_value(reply.serialized_current_runs, GetCurrentRunsResult)
     except DagsterUserCodeUnreachableError as e:
         cause = e.__cause__
         if isinstance(cause, grpc.RpcError) and cause.code() == grpc.StatusCode.UNAVAILABLE:
             return Liveness(DEAD, f"its code server {address} is gone")
         return Liveness(UNKNOWN, f"its code server {address} does not answer")
-    if run.run_id in current:
+    if run.run_id in current.current_runs:
         return Liveness(ALIVE, f"code server {address} runs it")
     return Liveness(DEAD, f"its code server {address} no longer runs it")

@@ -64,7 +64,7 @@ def test_parallel_multiprocess_runs_never_exceed_the_exchange_budget(tmp_path, m
     from marketdata_pipeline.ops.instance import project_instance
     from marketdata_pipeline.simulator import Simulator
 
-    from .conftest import day_key, market, write_config
+    from ..conftest import day_key, market, write_config
 
     budget = 50  # one step needs 24: markets (20) + two pages of 1m candles (2 x 2)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
