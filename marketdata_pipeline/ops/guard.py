@@ -97,21 +97,28 @@ class SyncGuard:
         self._signal = signum
 
     def _watch(self) -> None:
-        now = time.time()
-        if now - self._polled >= POLL:
-            self._polled = now
-            self._pool_waits = self._waits_for_pools()
-        waits = [*current(), *self._pool_waits]
-        if not waits:
+        if time.time() - self._polled >= POLL:
+            self._poll_pools()
+        wait = self._longest()
+        if wait and time.time() - wait.since >= self.wait_timeout and wait in self._pool_waits:
+            self._poll_pools()  # the slot may have come since the last look
+            wait = self._longest()
+        if wait is None:
             self._clear()
             return
-        wait = min(waits, key=lambda w: w.since)
-        age = now - wait.since
+        age = time.time() - wait.since
         if age >= self.wait_timeout:
             self._give_up(wait, age)
         elif age >= SHOW_AFTER:
             line = f"sync: {self._describe(wait, age)} (gives up after {self.wait_timeout:g}s)"
             self._show(line, wait.what)
+
+    def _poll_pools(self) -> None:
+        self._polled = time.time()
+        self._pool_waits = self._waits_for_pools()
+
+    def _longest(self) -> Wait | None:
+        return min([*current(), *self._pool_waits], key=lambda w: w.since, default=None)
 
     def _mine(self) -> list[DagsterRun]:
         """The unfinished runs this process executes."""
