@@ -32,7 +32,7 @@ def in_range(chosen: list[Series], start_ms: int, end_ms: int, now_ms: int) -> l
     if not kept:
         raise UserError(f"nothing to sync: {'; '.join(missed)}")
     for line in missed:
-        click.echo(f"note: skipped {line}, after --end", err=True)
+        click.echo(f"note: skipped {line}, after --end {from_ms(end_ms):%Y-%m-%d %H:%M}", err=True)
     return kept
 
 

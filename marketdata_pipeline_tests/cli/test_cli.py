@@ -103,6 +103,10 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
             f"error: nothing to sync: binance BTC/USDT 1m starts {TODAY - timedelta(days=45)}",
         ),
         (
+            ["sync", "--start", "2999-01-01", "--end", "2999-02-01"],
+            "error: nothing to sync: --start 2999-01-01 00:00 is in the future",
+        ),
+        (
             ["sync", "--start", DAY1, "--end", DAY2],
             f"error: --start {DAY1} is not before --end {DAY2}",
         ),
@@ -134,6 +138,17 @@ def test_a_symbol_the_exchange_does_not_list_is_one_line_and_exit_2(make_project
         "error: marketdata.yaml: binance does not list symbol 'NOPE/USDT'; fix markets[].symbol"
         " in the config (ccxt unified form, e.g. BTC/USDT)\n"
     )
+
+
+def test_a_series_the_range_misses_is_named_and_the_others_synced(make_project):
+    make_project([market(), market("ETH/USDT", start=TODAY)])
+    result = CliRunner().invoke(main, ["sync", "--start", DAY2, "--end", DAY1])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"note: skipped binance ETH/USDT 1m starts {TODAY}, after --end {DAY1} 00:00\n"
+    )
+    rows = [line.split() for line in invoke("series").output.splitlines()[1:]]
+    assert [(r[1], r[-1]) for r in rows] == [("BTC/USDT", "1440"), ("ETH/USDT", "0")]
 
 
 def test_a_failing_run_prints_no_dagster_logs_on_the_terminal(make_project, capfd):

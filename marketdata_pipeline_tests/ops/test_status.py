@@ -28,7 +28,9 @@ def rows_by_series(project) -> dict[str, dict]:
 
 
 def test_why_each_series_is_stale(make_project, simulator):
-    project = make_project([market(s) for s in SYMBOLS], max_retries=0)
+    project = make_project(
+        [market(s) for s in SYMBOLS] + [market("BTC/USDT", ["1h"])], max_retries=0
+    )
     instance = project.instance
     done = project.materialize(project.series("ETH/USDT"), day_key(3))
     simulator.set_faults(Faults(error_rate=1.0))
@@ -48,6 +50,10 @@ def test_why_each_series_is_stale(make_project, simulator):
         remote_job_origin=ORIGIN,  # a queued run waits to be launched from its code location
     )
 
+    create_run_for_test(
+        instance, status=DagsterRunStatus.CANCELED, tags={SERIES_TAG: "binance/btc_usdt/1h"}
+    )
+
     rows = rows_by_series(project)
 
     started = when(began_ms(instance.get_run_record_by_id(done.run_id)))
@@ -58,6 +64,7 @@ def test_why_each_series_is_stale(make_project, simulator):
         "binance/xrp_usdt/1m": "run in progress for 0h00m",
         "binance/sol_usdt/1m": "run stuck for 0h00m waiting for a slot in pool binance",
         "binance/shib_usdt/1m": "run queued for 0h00m",
+        "binance/btc_usdt/1h": "last run canceled",
     }
     assert {name: row["in_progress"] for name, row in rows.items()} == {
         "binance/btc_usdt/1m": "-",
@@ -66,6 +73,7 @@ def test_why_each_series_is_stale(make_project, simulator):
         "binance/xrp_usdt/1m": f"{going.run_id[:8]} 0h00m alive",
         "binance/sol_usdt/1m": f"{stuck.run_id[:8]} 0h00m alive",
         "binance/shib_usdt/1m": f"{queued.run_id[:8]} 0h00m queued",
+        "binance/btc_usdt/1h": "-",
     }
     bnb = rows["binance/bnb_usdt/1m"]
     assert bnb["last_error"].startswith("binance load markets: gave up after 1 attempts: ")
