@@ -14,12 +14,15 @@ import ccxt
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.test_utils import create_run_for_test
 
+from marketdata_pipeline.automation.keys import SERIES_TAG
 from marketdata_pipeline.cli.backfill import failure_message, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
+from marketdata_pipeline.ops.owners import PID_START_TAG, PID_TAG, owner_tags
 from marketdata_pipeline.simulator import Simulator, ccxt_config
 from marketdata_pipeline.timeframes import to_ms
 
@@ -186,3 +189,31 @@ def metadata_of(result, kind: str = "candles") -> dict:
         and e.step_materialization_data.materialization.asset_key.path[-1].startswith(kind)
     ]
     return {k: v.value for k, v in events[-1].metadata.items()}
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and was reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def owned_run(instance, series: str, pid: int | None = None, status=DagsterRunStatus.STARTED):
+    """A run of `series` executed by process `pid` (default: this one, alive) on this host."""
+    tags = owner_tags()
+    if pid is not None:
+        tags.update({PID_TAG: str(pid), PID_START_TAG: "1"})
+    return create_run_for_test(instance, status=status, tags={SERIES_TAG: series, **tags})
+
+
+def claim_slot(instance, run, step: str = "candles") -> None:
+    """`run` holds a slot of the binance pool (4 slots unless already set)."""
+    storage = instance.event_log_storage
+    if not storage.get_concurrency_info("binance").slot_count:
+        storage.set_concurrency_slots("binance", 4)
+    assert storage.claim_concurrency_slot("binance", run.run_id, step).is_claimed
+
+
+def slot_holders(instance) -> list[str]:
+    info = instance.event_log_storage.get_concurrency_info("binance")
+    return sorted(slot.run_id for slot in info.claimed_slots)

@@ -17,9 +17,10 @@ from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
 from ..definitions import build_definitions
 from ..ops.instance import project_instance
+from ..ops.owners import owner_tags
 from .plan import Plan
 
-# Dagster logs to the instance (the UI shows them); the terminal gets one line per failure.
+# Dagster's events go to the instance; the terminal gets one line per failure, not stack traces.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -31,7 +32,7 @@ def materialize_range(
     return job.execute_in_process(
         instance=instance,
         asset_selection=selection,
-        tags=tags,
+        tags={**tags, **owner_tags()},  # this process runs it: if it dies, the run is failed
         run_config=QUIET,
         raise_on_error=False,
     )

@@ -11,7 +11,7 @@ from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.runs import SERIES_TAG
 
-from ..conftest import TODAY, day_key, market
+from ..conftest import TODAY, day_key, dead_pid, market, owned_run
 
 
 def evaluate(project):
@@ -80,6 +80,15 @@ def test_series_with_a_run_in_progress_is_not_requested_again(make_project):
         project.instance, status=DagsterRunStatus.STARTED, tags={SERIES_TAG: "binance/btc_usdt/1m"}
     )
     assert evaluate(project).run_requests == []
+
+
+def test_series_whose_run_died_is_requested_again(make_project):
+    project = make_project()
+    project.materialize(project.series(), day_key(3))
+    dead = owned_run(project.instance, "binance/btc_usdt/1m", pid=dead_pid())
+    (request,) = evaluate(project).run_requests
+    assert request.tags[SERIES_TAG] == "binance/btc_usdt/1m"
+    assert project.instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
 
 
 def test_series_never_fetched_is_requested_from_its_start(make_project):
