@@ -18,6 +18,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
+from marketdata_pipeline.candles.assets import RUN_TAGS
 from marketdata_pipeline.cli.backfill import failure_message, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
@@ -170,14 +171,10 @@ def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     )
 
 
-def run_totals(project: Project, result) -> dict[str, int | float]:
+def run_totals(project: Project, result) -> dict[str, float]:
     """The figures a candle step records on its run (tags `marketdata/...`)."""
     tags = project.instance.get_run_by_id(result.run_id).tags
-    return {
-        k.removeprefix("marketdata/"): float(v) if "." in v else int(v)
-        for k, v in tags.items()
-        if k.startswith("marketdata/") and k != "marketdata/series"
-    }
+    return {k: float(tags[f"marketdata/{k}"]) for k in RUN_TAGS if f"marketdata/{k}" in tags}
 
 
 def metadata_of(result, kind: str = "candles") -> dict:

@@ -81,7 +81,11 @@ def failure_message(result) -> str:
 
 
 def _cause(event) -> str:
+    """The user-facing description of a failed step, else its root exception in one line."""
     error = event.step_failure_data.user_failure_data
     if error and error.description:
         return error.description
-    return event.step_failure_data.error.message.strip().splitlines()[-1]
+    error = event.step_failure_data.error
+    while error.cause is not None:  # Dagster wraps the step's own exception
+        error = error.cause
+    return error.message.strip().splitlines()[-1]

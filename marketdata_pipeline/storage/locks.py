@@ -10,12 +10,15 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..ops.waits import waiting
+
+_held = threading.local()  # the locks this thread holds: a nested take is free
 
 
 @contextmanager
@@ -24,9 +27,14 @@ def series_lock(lock_dir: Path, name: str) -> Iterator[float]:
 
     The OS releases it when a process dies, so a killed run never leaves a series locked.
     For writers on several machines, point `lock_dir` at a shared filesystem with POSIX
-    locks (NFSv4, EFS).
+    locks (NFSv4, EFS). Reentrant within a thread: a step that reads, computes and writes
+    under the lock may call writers that take it too.
     """
     path = lock_dir / (name.replace("/", "__") + ".lock")
+    held = _held.__dict__.setdefault("paths", set())
+    if path in held:
+        yield 0.0
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     with path.open("a") as handle:
@@ -35,10 +43,12 @@ def series_lock(lock_dir: Path, name: str) -> Iterator[float]:
         except BlockingIOError:
             with waiting(f"the lock of series {name}", lambda: path.read_text().strip()):
                 fcntl.flock(handle, fcntl.LOCK_EX)
+        held.add(path)
         try:
             handle.truncate(0)
             handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
             handle.flush()
             yield time.monotonic() - began
         finally:
+            held.discard(path)
             fcntl.flock(handle, fcntl.LOCK_UN)
