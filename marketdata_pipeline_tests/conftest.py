@@ -19,7 +19,7 @@ from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
 from marketdata_pipeline.candles.assets import RUN_TAGS
-from marketdata_pipeline.cli.backfill import failure_message, materialize_range
+from marketdata_pipeline.cli.backfill import failed_series, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
@@ -126,7 +126,7 @@ class Project:
         job = self.defs.resolve_implicit_global_asset_job_def()
         result = materialize_range(job, self.instance, series, first, last or first)
         if raise_on_error and not result.success:
-            raise AssertionError(f"run failed: {failure_message(result)}")
+            raise AssertionError(f"run failed: {failed_series(result, [series])}")
         return result
 
 

@@ -72,14 +72,6 @@ def failed_series(result, group: list[Series]) -> list[tuple[str, str]]:
     return list(failed.items())
 
 
-def failure_message(result) -> str:
-    """The first failed step's one-line cause."""
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE:
-            return _cause(event)
-    return f"run {result.run_id} failed"
-
-
 def _cause(event) -> str:
     """The user-facing description of a failed step, else its root exception in one line."""
     error = event.step_failure_data.user_failure_data
