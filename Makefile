@@ -28,7 +28,7 @@ demo: install
 	$(BIN)/marketdata simulate --port $(DEMO_PORT) > .data/simulator.log 2>&1 & SIM=$$!; \
 	trap 'kill $$SIM 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 100); do (echo > /dev/tcp/127.0.0.1/$(DEMO_PORT)) 2>/dev/null && break; sleep 0.1; done; \
-	$(BIN)/marketdata sync --start $$($(BIN)/python -c 'import datetime as d; print(d.date.today() - d.timedelta(days=3))') && \
+	$(BIN)/marketdata sync --start $$($(BIN)/python -c 'import datetime as d; print(d.date.today() - d.timedelta(days=30))') && \
 	$(BIN)/marketdata series && \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 

@@ -15,12 +15,16 @@ import ccxt
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus
+from dagster._core.test_utils import create_run_for_test
 
-from marketdata_pipeline.cli.backfill import failure_message, materialize_range
+from marketdata_pipeline.automation.keys import SERIES_TAG
+from marketdata_pipeline.candles.assets import RUN_TAGS
+from marketdata_pipeline.cli.backfill import failed_series, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
+from marketdata_pipeline.ops.owners import PID_START_TAG, PID_TAG, owner_tags
 from marketdata_pipeline.simulator import Simulator, ccxt_config
 from marketdata_pipeline.timeframes import to_ms
 
@@ -148,7 +152,7 @@ class Project:
         job = self.defs.resolve_implicit_global_asset_job_def()
         result = materialize_range(job, self.instance, series, first, last or first)
         if raise_on_error and not result.success:
-            raise AssertionError(f"run failed: {failure_message(result)}")
+            raise AssertionError(f"run failed: {failed_series(result, [series])}")
         return result
 
 
@@ -193,14 +197,10 @@ def marketdata(*args: str, cwd: Path, wait: bool = True, timeout: float = 300):
     )
 
 
-def run_totals(project: Project, result) -> dict[str, int | float]:
+def run_totals(project: Project, result) -> dict[str, float]:
     """The figures a candle step records on its run (tags `marketdata/...`)."""
     tags = project.instance.get_run_by_id(result.run_id).tags
-    return {
-        k.removeprefix("marketdata/"): float(v) if "." in v else int(v)
-        for k, v in tags.items()
-        if k.startswith("marketdata/") and k != "marketdata/series"
-    }
+    return {k: float(tags[f"marketdata/{k}"]) for k in RUN_TAGS if f"marketdata/{k}" in tags}
 
 
 def metadata_of(result, kind: str = "candles") -> dict:
@@ -225,3 +225,31 @@ def waiting_on(path: Path, timeout: float = 60.0) -> None:
             return
         clock.sleep(0.01)
     raise AssertionError(f"nobody waited for {path}")
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and was reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def owned_run(instance, series: str, pid: int | None = None, status=DagsterRunStatus.STARTED):
+    """A run of `series` executed by process `pid` (default: this one, alive) on this host."""
+    tags = owner_tags()
+    if pid is not None:
+        tags.update({PID_TAG: str(pid), PID_START_TAG: "1"})
+    return create_run_for_test(instance, status=status, tags={SERIES_TAG: series, **tags})
+
+
+def claim_slot(instance, run, step: str = "candles") -> None:
+    """`run` holds a slot of the binance pool (4 slots unless already set)."""
+    storage = instance.event_log_storage
+    if not storage.get_concurrency_info("binance").slot_count:
+        storage.set_concurrency_slots("binance", 4)
+    assert storage.claim_concurrency_slot("binance", run.run_id, step).is_claimed
+
+
+def slot_holders(instance) -> list[str]:
+    info = instance.event_log_storage.get_concurrency_info("binance")
+    return sorted(slot.run_id for slot in info.claimed_slots)

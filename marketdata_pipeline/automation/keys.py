@@ -1,11 +1,14 @@
 """Asset keys of a series: `[<exchange>, <market_slug>, <data>_<timeframe>]`, shared by every
-data type, so schedules, sensors and the CLI name assets without importing their factories."""
+data type, so schedules, sensors and the CLI name assets without importing their factories;
+and the tag that names the series of a run."""
 
 from __future__ import annotations
 
 from dagster import AssetKey
 
 from ..config import Series
+
+SERIES_TAG = "marketdata/series"
 
 
 def series_key(series: Series, data: str) -> AssetKey:
@@ -18,3 +21,10 @@ def candles_key(series: Series) -> AssetKey:
 
 def indicators_key(series: Series) -> AssetKey:
     return series_key(series, "indicators")
+
+
+def series_of(run) -> list[str]:
+    """The series a run covers: a sync runs series that share partitions together, tagged
+    with every name, comma-separated."""
+    value = run.tags.get(SERIES_TAG)
+    return value.split(",") if value else []

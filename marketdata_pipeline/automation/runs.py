@@ -11,9 +11,9 @@ from dagster._core.storage.tags import (
 )
 
 from ..config import Series
-from .keys import candles_key, indicators_key
+from ..ops.heal import heal_dead_runs
+from .keys import SERIES_TAG, candles_key, indicators_key, series_of
 
-SERIES_TAG = "marketdata/series"
 # Schedules and sensors target the implicit asset job: it is the one job that may hold assets
 # with different partitions (every series has its own start).
 ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
@@ -34,18 +34,14 @@ def series_run(
     return [key for s in group for key in (candles_key(s), indicators_key(s))], tags
 
 
-def series_of(run) -> list[str]:
-    """The series a run covers, from its tags."""
-    value = run.tags.get(SERIES_TAG)
-    return value.split(",") if value else []
-
-
 def series_request(series: Series, first: str, last: str, run_key: str) -> RunRequest:
     selection, tags = series_run(series, first, last)
     return RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
 
 
 def busy_series(instance: DagsterInstance) -> set[str]:
-    """Series with a run queued or in progress: a new request would overlap it."""
+    """Series with a run queued or in progress: a new request would overlap it. A run whose
+    process died is failed first, so it never keeps its series waiting."""
+    heal_dead_runs(instance)
     records = instance.get_run_records(RunsFilter(statuses=list(NOT_FINISHED_STATUSES)))
     return {name for r in records for name in series_of(r.dagster_run)}

@@ -17,9 +17,10 @@ from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
 from ..definitions import build_definitions
 from ..ops.instance import project_instance
+from ..ops.owners import owner_tags
 from .plan import Plan
 
-# Dagster logs to the instance (the UI shows them); the terminal gets one line per failure.
+# Dagster's events go to the instance; the terminal gets one line per failure, not stack traces.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -31,7 +32,7 @@ def materialize_range(
     return job.execute_in_process(
         instance=instance,
         asset_selection=selection,
-        tags=tags,
+        tags={**tags, **owner_tags()},  # this process runs it: if it dies, the run is failed
         run_config=QUIET,
         raise_on_error=False,
     )
@@ -71,16 +72,12 @@ def failed_series(result, group: list[Series]) -> list[tuple[str, str]]:
     return list(failed.items())
 
 
-def failure_message(result) -> str:
-    """The first failed step's one-line cause."""
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE:
-            return _cause(event)
-    return f"run {result.run_id} failed"
-
-
 def _cause(event) -> str:
+    """The user-facing description of a failed step, else its root exception in one line."""
     error = event.step_failure_data.user_failure_data
     if error and error.description:
         return error.description
-    return event.step_failure_data.error.message.strip().splitlines()[-1]
+    error = event.step_failure_data.error
+    while error.cause is not None:  # Dagster wraps the step's own exception
+        error = error.cause
+    return error.message.strip().splitlines()[-1]

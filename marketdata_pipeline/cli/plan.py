@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import click
 import numpy as np
 
 from ..candles.delta import delta_ranges
@@ -19,6 +20,7 @@ from ..indicators.warmup import warmup_partitions
 from ..storage.schema import CANDLES, INDICATORS
 from ..storage.store import CandleStore
 from ..timeframes import PARTITION_FORMAT, from_ms, partition_after, partition_floor, to_ms
+from .support import UserError
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,24 @@ def windows_of(series: Series, now_ms: int) -> list[tuple[int, int]]:
     return windows
 
 
-def windows_overlap(series: Series, start_ms: int, end_ms: int, now_ms: int) -> bool:
-    """Whether [start, end) meets the series at all (from its start to now)."""
-    return end_ms > series.start_ms and start_ms <= now_ms
+def in_range(chosen: list[Series], start_ms: int, end_ms: int, now_ms: int) -> list[Series]:
+    """The series that [start, end) overlaps; the others are named on stderr, and if none is
+    left that is a mistake."""
+    if start_ms >= now_ms:
+        raise UserError(
+            f"nothing to sync: --start {from_ms(start_ms):%Y-%m-%d %H:%M} is in the future"
+        )
+    kept = [s for s in chosen if end_ms > s.start_ms]
+    missed = [
+        f"{s.exchange} {s.symbol} {s.timeframe.name} starts {s.start}"
+        for s in chosen
+        if s not in kept
+    ]
+    if not kept:
+        raise UserError(f"nothing to sync: {'; '.join(missed)}")
+    for line in missed:
+        click.echo(f"note: skipped {line}, after --end {from_ms(end_ms):%Y-%m-%d %H:%M}", err=True)
+    return kept
 
 
 def plan(
@@ -97,7 +114,3 @@ def _has_candles(store: CandleStore, series: Series, window: tuple[int, int]) ->
 
 def _key(window: tuple[int, int]) -> str:
     return datetime.fromtimestamp(window[0] / 1000, tz=UTC).strftime(PARTITION_FORMAT)
-
-
-def nothing_to_sync(series: Series) -> str:
-    return f"nothing to sync: {series.exchange} {series.symbol} {series.timeframe.name} starts {series.start}"

@@ -14,13 +14,17 @@ from .support import config_of, table, user_errors
 @click.pass_context
 @user_errors
 def status(ctx: click.Context) -> None:
-    """Connectors' budgets and pools, then every series' freshness; exits 1 if any is stale."""
+    """Connectors' budgets and pools, then every series' freshness, why it is stale, and its
+    runs; exits 1 if any is stale. Runs whose process died are marked failed first."""
+    from ..ops.heal import heal_dead_runs
     from ..ops.instance import project_instance
     from ..ops.status import connector_rows, series_rows
 
     config = config_of(ctx)
     config.check_schedules()  # next runs come from the crons
     instance = project_instance(config)
+    for healed in heal_dead_runs(instance):
+        click.echo(f"healed: {healed}", err=True)
     click.echo(table(connector_rows(config, instance)))
     rows = series_rows(config, instance, now_ms())
     click.echo("\n" + table(rows))

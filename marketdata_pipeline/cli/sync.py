@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..timeframes import from_ms, now_ms
-from .support import UserError, config_of, store_of, time_range, user_errors
+from .support import config_of, store_of, time_range, user_errors
 
 
 @click.command()
@@ -16,6 +16,13 @@ from .support import UserError, config_of, store_of, time_range, user_errors
 @click.option("--timeframe", help="Only this timeframe, e.g. 1h.")
 @click.option("--start", help="First day or time to sync (UTC, inclusive).")
 @click.option("--end", help="End of the range (UTC, exclusive); default now.")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Give up after waiting this many seconds for a pool slot, a series lock or the budget.",
+)
 @click.pass_context
 @user_errors
 def sync(
@@ -25,32 +32,44 @@ def sync(
     timeframe: str | None,
     start: str | None,
     end: str | None,
+    wait_timeout: float,
 ) -> None:
     """Materialize the matching candle assets for a range through Dagster."""
-    from .plan import nothing_to_sync, plan, windows_overlap  # the store: only when syncing
+    from .plan import in_range, plan  # the store only: a complete range needs no more
 
     config = config_of(ctx)
-    chosen = config.select(exchange, symbol, timeframe)
     start_ms, end_ms = time_range(start, end, start_required=True)
-    store, now = store_of(config), now_ms()
+    now = now_ms()
+    chosen = in_range(config.select(exchange, symbol, timeframe), start_ms, end_ms, now)
+    store = store_of(config)
     plans = [
         plan(store, s, start_ms, end_ms, now, config.connector(s.exchange).settle_seconds)
         for s in chosen
     ]
-    outside = [p.series for p in plans if not windows_overlap(p.series, start_ms, end_ms, now)]
-    if len(outside) == len(plans):
-        raise UserError(nothing_to_sync(outside[0]))
     for p in plans:
-        if p.first is None and p.series not in outside:
+        if p.first is None:
             click.echo(
                 f"nothing to fetch for {p.series.name}: {from_ms(start_ms):%Y-%m-%d} on is complete"
             )
     todo = [p for p in plans if p.first is not None]
     if not todo:
         return
-    from .backfill import sync_series  # Dagster and ccxt: paid only when there is work
+    # Dagster and ccxt: paid only when there is work
+    from ..ops.guard import SyncGuard
+    from ..ops.heal import heal_dead_runs
+    from ..ops.instance import project_instance
+    from .backfill import sync_series
+    from .preflight import check_markets
 
-    failures = sync_series(config, todo)
+    instance = project_instance(config)
+    for healed in heal_dead_runs(instance):
+        click.echo(f"healed: {healed}", err=True)
+
+    def work() -> list[str]:
+        return check_markets(config, [p.series for p in todo]) or sync_series(config, todo)
+
+    guard = SyncGuard(instance, [c.id for c in config.connectors], wait_timeout)
+    failures = guard.run(work)
     for failure in failures:
         click.echo(f"error: {failure}", err=True)
     sys.exit(1 if failures else 0)

@@ -16,6 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ..config import LoadedConfig
+from ..ops.waits import waiting
 
 # Requests reach the exchange a little after their grant; widen the window to absorb that.
 ARRIVAL_MARGIN_SECONDS = 0.5
@@ -31,6 +32,7 @@ class RequestBudget:
         self.path = Path(path)
         self.key = key
         self.weight = weight
+        self.period = period_seconds
         self.window = period_seconds + ARRIVAL_MARGIN_SECONDS
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db: sqlite3.Connection | None = None
@@ -58,9 +60,16 @@ class RequestBudget:
                 f"a request of weight {weight} can never fit a budget of {self.weight}"
             )
         waited = 0.0
-        while (delay := self.try_take(weight)) > 0:
-            await asyncio.sleep(delay)
-            waited += delay
+        if (delay := self.try_take(weight)) <= 0:
+            return waited
+        paused = " (paused after a 429)" if self.paused_for() else ""
+        with waiting(
+            f"the {self.key} request budget of {self.weight} per {self.period:g}s{paused}"
+        ):
+            while delay > 0:
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = self.try_take(weight)
         return waited
 
     def try_take(self, weight: int, now: float | None = None) -> float:

@@ -18,7 +18,15 @@ import polars as pl
 from ..config import Connector, Series
 from ..timeframes import from_ms
 from .budget import RequestBudget
-from .errors import PERMANENT, TEMPORARY, THROTTLED, FetchError, MalformedPage, one_line
+from .errors import (
+    EMPTY_PAGE,
+    PERMANENT,
+    TEMPORARY,
+    THROTTLED,
+    FetchError,
+    MalformedPage,
+    one_line,
+)
 from .pages import UNIFIED, as_candles, clean_page
 from .quirks import RAW_KLINES
 
@@ -142,7 +150,7 @@ class ExchangeClient:
             return page  # an honest gap up to hi, e.g. exchange maintenance
         if not len(probe) and self._exchange.markets[series.symbol].get("active") is False:
             return page  # a delisted market has no candles after its last one
-        raise MalformedPage(f"an empty page for {_describe_range(series, cursor, hi)}")
+        raise MalformedPage(f"{EMPTY_PAGE} {_describe_range(series, cursor, hi)}")
 
     async def _fetch(self, series: Series, since: int, limit: int, until: int | None):
         """Raw rows of up to `limit` candles from `since` (to `until` inclusive), with the

@@ -24,6 +24,10 @@ class FetchError(Exception):
     """A fetch that cannot succeed (or gave up): the message names exchange, series and cause."""
 
 
+# No candles where closed ones are due, and none after: the exchange has a gap in progress.
+EMPTY_PAGE = "an empty page for"
+
+
 class MalformedPage(Exception):
     """A page that cannot be trusted: retried like a network error, never taken as the end."""
 

@@ -102,22 +102,24 @@ def indicator_asset(series: Series) -> AssetsDefinition:
 def _compute_missing(store: CandleStore, series: Series, window: Window):
     """Indicators of the window from the first open time where candle and indicator rows differ
     (candle writes delete the indicator rows they change), with warm-up before it; (None, None)
-    when the window is complete."""
-    candles = store.open_times(series, window.start, window.end)
-    done = store.open_times(series, window.start, window.end, INDICATORS)
-    if done.len() == candles.len():
-        return None, None
-    first = int(np.setxor1d(candles.to_numpy(), done.to_numpy())[0])
-    frame = candles_with_warmup(store, series, first, window.end)
-    warmup = rows_from(frame, first)
-    structure = structure_result(frame.slice(warmup), series, first, window.end, now_ms())
-    if not structure.passed:
-        raise Failure(
-            description=f"{series.name}: candles break their structure checks "
-            f"({structure.description}); indicators are not computed over them"
-        )
-    values = compute_indicators(frame).slice(warmup)
-    store.replace(series, values, first, window.end, INDICATORS)
+    when the window is complete. Under the series lock: no candle write can change the candles
+    between reading them and storing what was computed from them."""
+    with store.lock(series):
+        candles = store.open_times(series, window.start, window.end)
+        done = store.open_times(series, window.start, window.end, INDICATORS)
+        if done.len() == candles.len():
+            return None, None
+        first = int(np.setxor1d(candles.to_numpy(), done.to_numpy())[0])
+        frame = candles_with_warmup(store, series, first, window.end)
+        warmup = rows_from(frame, first)
+        structure = structure_result(frame.slice(warmup), series, first, window.end, now_ms())
+        if not structure.passed:
+            raise Failure(
+                description=f"{series.name}: candles break their structure checks "
+                f"({structure.description}); indicators are not computed over them"
+            )
+        values = compute_indicators(frame).slice(warmup)
+        store.replace(series, values, first, window.end, INDICATORS)
     return frame, values
 
 

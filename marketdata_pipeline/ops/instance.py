@@ -1,8 +1,9 @@
 """The project's Dagster instance: `DAGSTER_HOME`, else `.dagster_home` in the working directory.
 
-The CLI initializes an empty or missing home with a `dagster.yaml` and keeps each exchange's
-concurrency pool limit equal to the connector's `pool_size`, so `dagster dev`, the daemon and
-`marketdata sync` all share one view of runs and pools.
+The CLI initializes an empty or missing home with a `dagster.yaml` (and brings one it wrote up
+to date) and keeps each exchange's concurrency pool limit equal to the connector's `pool_size`,
+so `dagster dev`, the daemon and `marketdata sync` all share one view of runs and pools.
+Run monitoring fails runs whose process died (see `launcher`) and frees their pool slots.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from dagster import DagsterInstance
 
 from ..config import LoadedConfig
 
-DAGSTER_YAML = """\
-# Written by `marketdata`; pool limits are kept in sync with the connectors' pool_size.
+MARKER = "# Written by `marketdata`"
+DAGSTER_YAML = f"""\
+{MARKER}, which rewrites it when it changes: delete this line to keep edits of your own.
+# Pool limits are kept in sync with the connectors' pool_size.
 telemetry:
   enabled: false
 concurrency:
@@ -29,6 +32,15 @@ concurrency:
         limit: 1
   pools:
     granularity: op
+run_launcher:  # Dagster's default launcher, plus a health check for run monitoring
+  module: marketdata_pipeline.ops.launcher
+  class: MonitoredRunLauncher
+run_monitoring:  # a run whose process died is failed within a poll, its pool slots freed
+  enabled: true
+  poll_interval_seconds: 30
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  free_slots_after_run_end_seconds: 15
 """
 
 
@@ -46,11 +58,17 @@ def project_instance(config: LoadedConfig) -> DagsterInstance:
     with (home / ".marketdata-init.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         settings = home / "dagster.yaml"
-        if not settings.exists():
+        if not settings.exists() or _outdated(settings):
             settings.write_text(DAGSTER_YAML)
         instance = DagsterInstance.get()
         sync_pools(instance, config)
     return instance
+
+
+def _outdated(settings: Path) -> bool:
+    """A dagster.yaml that marketdata wrote, from an older version; one edited by hand is kept."""
+    text = settings.read_text()
+    return text.startswith(MARKER) and text != DAGSTER_YAML
 
 
 def sync_pools(instance: DagsterInstance, config: LoadedConfig) -> None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus
 from dagster._utils.schedules import cron_string_iterator
 
 from ..automation.freshness import lag_of
-from ..automation.runs import series_of
 from ..automation.schedules import CADENCE
 from ..config import LoadedConfig, Series
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
 from ..storage.store import store_for
-from ..timeframes import from_ms
-
-# How far back `status` looks for a series' last run and last failure.
-RECENT_RUNS = 500
+from .diagnosis import RunIndex, began_ms, duration, in_progress, run_error, when, why_stale
 
 
 def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict]:
@@ -33,62 +29,42 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
                 "used": budget.used(),
                 "paused_s": round(budget.paused_for(), 1),
                 "pool": f"{len(pool.claimed_slots)}/{pool.slot_count}",
-                "waiting_steps": len(pool.pending_steps),
+                "waiting_steps": pool.pending_step_count,
             }
         )
     return rows
 
 
 def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) -> list[dict]:
-    """One row per series: newest candle, lag, freshness, last run, next tick, last error."""
+    """One row per series: newest candle, lag, freshness and why it is stale, runs in progress,
+    last run, next tick, and the last failed run's error."""
     store = store_for(config)
+    index = RunIndex(instance, [c.id for c in config.connectors])
     rows = []
     for series in config.series:
         lag = lag_of(series, store.summary(series).last_ms, now_ms, config.model.freshness)
-        last_run = _runs(instance, series, limit=1)
-        failed = _runs(instance, series, limit=1, statuses=[DagsterRunStatus.FAILURE])
+        runs = index.of(series)
+        failed = index.last(series, [DagsterRunStatus.FAILURE])
+        error = run_error(instance, failed.dagster_run.run_id) if failed else "-"
+        last = runs.last
         rows.append(
             {
                 "series": series.name,
-                "last_candle": _when(lag.last_ms),
-                "lag": _duration(lag.lag_ms),
+                "last_candle": when(lag.last_ms),
+                "lag": duration(lag.lag_ms),
                 "state": "stale" if lag.stale else "fresh",
-                "last_run": f"{last_run[0].status.value.lower()}" if last_run else "-",
+                "why": why_stale(lag, runs, error, now_ms) if lag.stale else "-",
+                "in_progress": in_progress(runs, now_ms),
+                "last_run": f"{last.dagster_run.status.value.lower()} {when(began_ms(last))}"
+                if last
+                else "-",
                 "next_run": f"{next(_ticks(series, now_ms)):%Y-%m-%d %H:%M}",
-                "last_error": _error(instance, failed[0].run_id) if failed else "-",
+                "last_error": error,
             }
         )
     return rows
 
 
-def _runs(instance: DagsterInstance, series: Series, limit: int, statuses=None):
-    """The series' latest runs, alone or grouped with others (see `series_of`)."""
-    records = instance.get_run_records(RunsFilter(statuses=statuses or []), limit=RECENT_RUNS)
-    return [r.dagster_run for r in records if series.name in series_of(r.dagster_run)][:limit]
-
-
 def _ticks(series: Series, now_ms: int):
     cron = series.schedule or CADENCE[series.timeframe.name]
     return cron_string_iterator(now_ms / 1000, cron, "UTC")
-
-
-def _error(instance: DagsterInstance, run_id: str) -> str:
-    for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
-        data = record.dagster_event.step_failure_data
-        if data.user_failure_data and data.user_failure_data.description:
-            return data.user_failure_data.description
-        return data.error.message.strip().splitlines()[-1] if data.error else "step failed"
-    return "run failed"
-
-
-def _when(ts_ms: int | None) -> str:
-    return f"{from_ms(ts_ms):%Y-%m-%d %H:%M}" if ts_ms is not None else "-"
-
-
-def _duration(ms: int) -> str:
-    minutes = ms // 60_000
-    return (
-        f"{minutes // 1440}d{minutes % 1440 // 60}h"
-        if minutes >= 1440
-        else f"{minutes // 60}h{minutes % 60:02d}m"
-    )

@@ -18,7 +18,7 @@ from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.runs import SERIES_TAG
 
-from ..conftest import market, today
+from ..conftest import claim_slot, dead_pid, market, owned_run, slot_holders, today
 
 
 def tick(project, name: str, when: datetime | None = None):
@@ -93,6 +93,17 @@ def test_a_series_still_running_is_skipped(make_project):
         tags={SERIES_TAG: "binance/eth_usdt/1m"},
     )
     assert tick(project, "candles_1m_schedule").skip_message
+
+
+def test_a_series_whose_run_died_is_requested_again_and_the_slot_freed(make_project):
+    project = make_project([market("BTC/USDT"), market("ETH/USDT")])
+    instance = project.instance
+    dead = owned_run(instance, "binance/btc_usdt/1m", pid=dead_pid())
+    owned_run(instance, "binance/eth_usdt/1m")  # alive: still running, still skipped
+    claim_slot(instance, dead)
+    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/btc_usdt/1m": str(today())}
+    assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
+    assert slot_holders(instance) == []
 
 
 def test_schedules_and_the_sensor_start_as_configured(make_project):

@@ -14,7 +14,7 @@ from marketdata_pipeline.automation.runs import SERIES_TAG
 from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, PRICE_COLUMNS
 from marketdata_pipeline.timeframes import MINUTE_MS, now_ms
 
-from ..conftest import day_key, day_ms, market, today
+from ..conftest import day_key, day_ms, dead_pid, market, owned_run, today
 
 
 def evaluate(project):
@@ -119,6 +119,15 @@ def test_series_with_a_run_in_progress_is_not_requested_again(make_project):
         project.instance, status=DagsterRunStatus.STARTED, tags={SERIES_TAG: "binance/btc_usdt/1m"}
     )
     assert evaluate(project).run_requests == []
+
+
+def test_series_whose_run_died_is_requested_again(make_project):
+    project = make_project()
+    project.materialize(project.series(), day_key(3))
+    dead = owned_run(project.instance, "binance/btc_usdt/1m", pid=dead_pid())
+    (request,) = evaluate(project).run_requests
+    assert request.tags[SERIES_TAG] == "binance/btc_usdt/1m"
+    assert project.instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
 
 
 def test_series_never_fetched_is_requested_from_its_start(make_project):

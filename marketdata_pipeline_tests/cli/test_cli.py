@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import timedelta
 
 import polars as pl
 import pytest
@@ -119,6 +120,14 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
         ),
         (["sync", "--end", day_key(1)], "error: --start is required"),
         (
+            ["sync", "--start", "2020-01-01", "--end", "2020-02-01"],
+            "error: nothing to sync: binance BTC/USDT 1m starts {start}",
+        ),
+        (
+            ["sync", "--start", "2999-01-01", "--end", "2999-02-01"],
+            "error: nothing to sync: --start 2999-01-01 00:00 is in the future",
+        ),
+        (
             ["sync", "--start", day_key(1), "--end", day_key(2)],
             f"error: --start {day_key(1)} is not before --end {day_key(2)}",
         ),
@@ -128,6 +137,7 @@ def test_user_mistakes_get_one_line_and_exit_2(make_project, args, message):
     make_project()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
+    message = message.format(start=today() - timedelta(days=45))  # the default market's start
     assert result.output.startswith(message) and result.output.count("\n") == 1
 
 
@@ -142,14 +152,33 @@ def test_missing_config_is_one_line(tmp_path, monkeypatch):
     )
 
 
-def test_failed_sync_exits_non_zero_naming_the_series(make_project):
+def test_a_symbol_the_exchange_does_not_list_is_one_line_and_exit_2(make_project, tmp_path):
     make_project([market("NOPE/USDT")])
-    result = CliRunner().invoke(main, ["sync", "--start", day_key(1)])
-    assert result.exit_code == 1
-    assert (
-        "error: binance/nope_usdt/1m" in result.output
-        and "does not list symbol 'NOPE/USDT'" in result.output
+    run = marketdata("sync", "--start", day_key(1), cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        "error: marketdata.yaml: binance does not list symbol 'NOPE/USDT'; fix markets[].symbol"
+        " in the config (ccxt unified form, e.g. BTC/USDT)\n"
     )
+
+
+def test_a_series_the_range_misses_is_named_and_the_others_synced(make_project):
+    make_project([market(), market("ETH/USDT", start=today())])
+    result = CliRunner().invoke(main, ["sync", "--start", day_key(2), "--end", day_key(1)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"note: skipped binance ETH/USDT 1m starts {today()}, after --end {day_key(1)} 00:00\n"
+    )
+    rows = [line.split() for line in invoke("series").output.splitlines()[1:]]
+    assert [(r[1], r[-1]) for r in rows] == [("BTC/USDT", "1440"), ("ETH/USDT", "0")]
+
+
+def test_a_failing_run_prints_no_dagster_logs_on_the_terminal(make_project, capfd):
+    project = make_project([market("NOPE/USDT")])
+    result = project.materialize(project.series("NOPE/USDT"), day_key(1), raise_on_error=False)
+    assert not result.success
+    assert capfd.readouterr() == ("", "")  # the events are in the instance, not on the screen
+    assert project.instance.get_run_by_id(result.run_id).status.value == "FAILURE"
 
 
 def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
@@ -187,12 +216,15 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
         "last_candle",
         "lag",
         "state",
+        "why",
+        "in_progress",
         "last_run",
         "next_run",
         "last_error",
     ]
     assert lines[1].startswith("binance/btc_usdt/1m") and f"{day_key(2)} 23:59" in lines[1]
-    assert "stale" in lines[1] and "success" in lines[1]
+    assert " stale  no run since " in lines[1] and " success " in lines[1]
+    assert " stale  never run " in lines[3]
     assert result.exit_code == 1
     assert "stale: binance/btc_usdt/1m, binance/btc_usdt/1h, binance/eth_usdt/1h" in result.stderr
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
+import pytest
 
-from marketdata_pipeline.cli.plan import plan, windows_of, windows_overlap
+from marketdata_pipeline.cli.plan import in_range, plan, windows_of
+from marketdata_pipeline.cli.support import UserError
 from marketdata_pipeline.config import Series
 from marketdata_pipeline.storage.schema import INDICATORS
 from marketdata_pipeline.timeframes import MINUTE_MS, get_timeframe, to_ms
@@ -59,5 +61,6 @@ def test_missing_indicator_rows_run_their_partition_without_fetching(tmp_path):
 
 
 def test_a_range_before_the_series_meets_nothing():
-    assert not windows_overlap(SERIES, to_ms(datetime(2023, 1, 1, tzinfo=UTC)), JAN, NOW)
-    assert windows_overlap(SERIES, JAN, FEB, NOW)
+    with pytest.raises(UserError, match="nothing to sync: binance BTC/USDT 5m starts 2024-01-01"):
+        in_range([SERIES], to_ms(datetime(2023, 1, 1, tzinfo=UTC)), JAN, NOW)
+    assert in_range([SERIES], JAN, FEB, NOW) == [SERIES]

@@ -31,6 +31,8 @@ def test_parser_maps_every_fault_field() -> None:
                 "2024-01-01T00:00/2024-01-01T01:00",
                 "--weight-limit",
                 "50",
+                "--symbol",
+                "ABC/USDT",
                 "--reject",
                 "auth",
                 "--delist",
@@ -41,7 +43,8 @@ def test_parser_maps_every_fault_field() -> None:
     assert (
         args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
     )
-    assert args.pop("symbols") == [] and args.pop("delistings") == [("XRP/USDT", 1717200000000)]
+    assert args.pop("symbols") == ["ABC/USDT"]
+    assert args.pop("delistings") == [("XRP/USDT", 1717200000000)]
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
     assert faults.maintenance == ((1704067200000, 1704070800000),)

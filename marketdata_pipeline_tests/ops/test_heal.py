@@ -1,0 +1,58 @@
+"""Self-healing: a run whose process died is failed (or canceled) and its pool slots freed,
+by marketdata itself and by Dagster's run monitoring through the project's launcher."""
+
+import logging
+
+from dagster import DagsterRunStatus
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+from marketdata_pipeline.ops.heal import heal_dead_runs
+from marketdata_pipeline.ops.launcher import MonitoredRunLauncher
+
+from ..conftest import claim_slot, dead_pid, owned_run, slot_holders
+
+
+def status(instance, run) -> DagsterRunStatus:
+    return instance.get_run_by_id(run.run_id).status
+
+
+def test_a_dead_run_is_failed_and_its_slot_freed_a_live_one_is_untouched(make_project):
+    project = make_project()
+    instance = project.instance
+    pid = dead_pid()
+    dead = owned_run(instance, "binance/btc_usdt/1m", pid=pid)
+    alive = owned_run(instance, "binance/eth_usdt/1m")
+    claim_slot(instance, dead)
+    claim_slot(instance, alive)
+
+    healed = heal_dead_runs(instance)
+
+    assert [(h.run_id, h.series, h.status) for h in healed] == [
+        (dead.run_id, "binance/btc_usdt/1m", "failed")
+    ]
+    assert status(instance, dead) == DagsterRunStatus.FAILURE
+    assert status(instance, alive) == DagsterRunStatus.STARTED
+    assert slot_holders(instance) == [alive.run_id]
+    assert heal_dead_runs(instance) == []  # nothing left to heal
+
+
+def test_a_dead_run_being_canceled_is_canceled(make_project):
+    project = make_project()
+    run = owned_run(project.instance, "binance/btc_usdt/1m", dead_pid(), DagsterRunStatus.CANCELING)
+    (healed,) = heal_dead_runs(project.instance)
+    assert healed.status == "canceled"
+    assert status(project.instance, run) == DagsterRunStatus.CANCELED
+
+
+def test_dagster_run_monitoring_fails_a_dead_run_through_the_launcher(make_project):
+    project = make_project()
+    instance = project.instance
+    assert isinstance(instance.run_launcher, MonitoredRunLauncher)
+    assert instance.run_monitoring_enabled
+    dead = owned_run(instance, "binance/btc_usdt/1m", pid=dead_pid())
+    alive = owned_run(instance, "binance/eth_usdt/1m")
+    logger = logging.getLogger("test")
+    for run in (dead, alive):
+        monitor_started_run(instance, None, instance.get_run_record_by_id(run.run_id), logger)
+    assert status(instance, dead) == DagsterRunStatus.FAILURE
+    assert status(instance, alive) == DagsterRunStatus.STARTED

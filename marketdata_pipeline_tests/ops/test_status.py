@@ -1,0 +1,94 @@
+"""`marketdata status` rows: why each stale series is stale, its runs in progress and their
+processes, the last failed run's one-line error."""
+
+from __future__ import annotations
+
+import time
+
+from dagster import DagsterRunStatus
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
+from dagster._core.test_utils import create_run_for_test
+
+from marketdata_pipeline.automation.keys import SERIES_TAG
+from marketdata_pipeline.ops.diagnosis import began_ms, when
+from marketdata_pipeline.ops.status import series_rows
+from marketdata_pipeline.simulator import Faults
+from marketdata_pipeline.timeframes import now_ms
+
+from ..conftest import claim_slot, day_key, market, owned_run, today
+
+ORIGIN = RemoteRepositoryOrigin(
+    RegisteredCodeLocationOrigin("marketdata_pipeline"), "__repository__"
+).get_job_origin("__ASSET_JOB")
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "BNB/USDT", "XRP/USDT", "SOL/USDT", "SHIB/USDT"]
+
+
+def rows_by_series(project) -> dict[str, dict]:
+    return {r["series"]: r for r in series_rows(project.config, project.instance, now_ms())}
+
+
+def test_why_each_series_is_stale(make_project, simulator):
+    project = make_project(
+        [market(s) for s in SYMBOLS] + [market("BTC/USDT", ["1h"])], max_retries=0
+    )
+    instance = project.instance
+    done = project.materialize(project.series("ETH/USDT"), day_key(3))
+    simulator.set_faults(Faults(error_rate=1.0))
+    project.materialize(project.series("BNB/USDT"), day_key(3), raise_on_error=False)
+    simulator.set_faults(Faults())
+    going = owned_run(instance, "binance/xrp_usdt/1m")
+    for step in "abcd":  # every slot of the pool, so the next claim waits
+        claim_slot(instance, going, step)
+    stuck = owned_run(instance, "binance/sol_usdt/1m")
+    assert not instance.event_log_storage.claim_concurrency_slot(
+        "binance", stuck.run_id, "c"
+    ).is_claimed
+    queued = create_run_for_test(
+        instance,
+        status=DagsterRunStatus.QUEUED,
+        tags={SERIES_TAG: "binance/shib_usdt/1m"},
+        remote_job_origin=ORIGIN,  # a queued run waits to be launched from its code location
+    )
+
+    create_run_for_test(
+        instance, status=DagsterRunStatus.CANCELED, tags={SERIES_TAG: "binance/btc_usdt/1h"}
+    )
+
+    rows = rows_by_series(project)
+
+    started = when(began_ms(instance.get_run_record_by_id(done.run_id)))
+    assert {name: row["why"] for name, row in rows.items()} == {
+        "binance/btc_usdt/1m": "never run",
+        "binance/eth_usdt/1m": f"no run since {started}",
+        "binance/bnb_usdt/1m": "last run failed",
+        "binance/xrp_usdt/1m": "run in progress for 0h00m",
+        "binance/sol_usdt/1m": "run stuck for 0h00m waiting for a slot in pool binance",
+        "binance/shib_usdt/1m": "run queued for 0h00m",
+        "binance/btc_usdt/1h": "last run canceled",
+    }
+    assert {name: row["in_progress"] for name, row in rows.items()} == {
+        "binance/btc_usdt/1m": "-",
+        "binance/eth_usdt/1m": "-",
+        "binance/bnb_usdt/1m": "-",
+        "binance/xrp_usdt/1m": f"{going.run_id[:8]} 0h00m alive",
+        "binance/sol_usdt/1m": f"{stuck.run_id[:8]} 0h00m alive",
+        "binance/shib_usdt/1m": f"{queued.run_id[:8]} 0h00m queued",
+        "binance/btc_usdt/1h": "-",
+    }
+    bnb = rows["binance/bnb_usdt/1m"]
+    assert bnb["last_error"].startswith("binance load markets: gave up after 1 attempts: ")
+    assert bnb["last_run"].startswith("failure ") and rows["binance/btc_usdt/1m"]["last_run"] == "-"
+
+
+def test_an_exchange_gap_in_progress_is_named(make_project, simulator):
+    project = make_project(max_retries=0)
+    project.materialize(project.series(), day_key(1))
+    now = int(time.time() * 1000)
+    simulator.set_faults(Faults(maintenance=((now - 3_600_000, now + 3_600_000),)))
+    project.materialize(project.series(), str(today()), raise_on_error=False)
+    row = rows_by_series(project)["binance/btc_usdt/1m"]
+    assert row["why"] == f"exchange gap: no candles after {day_key(1)} 23:59 (last run failed)"
+    assert (
+        "gave up after 1 attempts: MalformedPage: an empty page for binance/btc_usdt/1m ["
+        in (row["last_error"])
+    )
