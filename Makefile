@@ -39,7 +39,7 @@ benchmark: install
 	$(BIN)/python benchmarks/query.py
 	$(BIN)/python benchmarks/startup.py
 
-# Mutation testing of the core (pyproject's [tool.mutmut]): about an hour on 2 cores, so not
+# Mutation testing of the core (pyproject's [tool.mutmut]): an hour or more on 2 cores, so not
 # part of `make test`. Lists the surviving mutants, then `mutation: N killed, M survived`.
 mutation: install
 	$(BIN)/python -m pip install --quiet -e ".[mutation]"

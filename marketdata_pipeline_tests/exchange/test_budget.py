@@ -10,6 +10,7 @@ import time
 import pytest
 
 from marketdata_pipeline.exchange.budget import RequestBudget
+from marketdata_pipeline.ops import waits
 
 
 def test_rolling_window_admits_up_to_the_budget_then_says_how_long_to_wait(tmp_path):
@@ -71,6 +72,26 @@ def test_acquire_adds_up_a_pause_and_then_a_full_window(tmp_path):
     assert budget.try_take(2) == 0.0
     budget.pause(0.3)
     assert 0.45 < asyncio.run(budget.acquire(2)) <= 0.61
+
+
+def test_a_wait_for_the_budget_says_which_budget_and_whether_a_429_paused_it(tmp_path):
+    """What `marketdata sync` shows while a request waits (ops/waits): nothing for a grant."""
+    budget = RequestBudget(tmp_path / "b.sqlite", "binance", weight=2, period_seconds=0.5)
+
+    async def seen_while_acquiring() -> list[str]:
+        task = asyncio.create_task(budget.acquire(2))
+        await asyncio.sleep(0.01)  # the task runs first, up to its first sleep
+        seen = [w.what for w in waits.current()]
+        await task
+        return seen
+
+    assert asyncio.run(seen_while_acquiring()) == []  # taken at once
+    assert asyncio.run(seen_while_acquiring()) == ["the binance request budget of 2 per 0.5s"]
+    budget.pause(0.3)
+    assert asyncio.run(seen_while_acquiring()) == [
+        "the binance request budget of 2 per 0.5s (paused after a 429)"
+    ]
+    assert waits.current() == []
 
 
 def test_weight_larger_than_budget_is_an_error(tmp_path):

@@ -174,6 +174,8 @@ def test_pages_hold_up_to_the_limit_and_say_where_the_next_starts(tmp_path):
     assert last.equals(candles(T0 + 21 * MINUTE_MS, 4)) and after is None
     exact, after = store.read_page(SERIES, T0, T0 + 10 * MINUTE_MS, 10)  # the end is exclusive
     assert exact.equals(candles(T0, 10)) and after is None
+    short, after = store.read_page(SERIES, T0 + MINUTE_MS, T0 + 4 * MINUTE_MS, 10)
+    assert short.equals(candles(T0 + MINUTE_MS, 3)) and after is None  # none after the end
     indicators = store.read(SERIES).select("open_time", pl.col("close").alias("rsi14"))
     store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
     page, after = store.read_page(SERIES, T0, None, 3, INDICATORS)
