@@ -16,6 +16,8 @@ from .indicators.assets import indicator_asset
 from .storage.io_manager import IO_MANAGER_KEY, ArcticIOManager
 from .storage.resource import store_resource
 from .storage.store import STORE_KEY
+from .trades.assets import trades_asset
+from .trades.candle_assets import trade_candle_asset
 
 # Single-run backfills rely on `backfill_policy`, still marked beta by Dagster.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -38,6 +40,10 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             indicator_asset(s),
         )
     ]
+    for s in config.series:
+        if trades := config.trades_of(s):
+            assets.append(trade_candle_asset(s, trades))
+    assets += [trades_asset(t) for t in config.trade_series]
     summary = market_summary_asset(config)
     return dg.Definitions(
         assets=[*assets, *([summary] if summary else [])],

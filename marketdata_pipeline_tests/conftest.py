@@ -18,7 +18,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
-from marketdata_pipeline.candles.assets import RUN_TAGS
+from marketdata_pipeline.automation.steps import RUN_TAGS
 from marketdata_pipeline.cli.backfill import failed_series, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions

@@ -23,6 +23,22 @@ def indicators_key(series: Series) -> AssetKey:
     return series_key(series, "indicators")
 
 
+def trades_key(series: Series) -> AssetKey:
+    return AssetKey([series.exchange, series.market_slug, "trades"])
+
+
+def trade_candles_key(series: Series) -> AssetKey:
+    return series_key(series, "trade_candles")
+
+
+def run_keys(series: Series) -> list[AssetKey]:
+    """The assets one run of a series materializes: candles with their indicators, or trades
+    (candles built from trades follow through their automation condition)."""
+    if series.data == "trades":
+        return [trades_key(series)]
+    return [candles_key(series), indicators_key(series)]
+
+
 def series_of(run) -> list[str]:
     """The series a run covers: a sync runs series that share partitions together, tagged
     with every name, comma-separated."""

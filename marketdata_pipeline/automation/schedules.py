@@ -68,14 +68,15 @@ def series_schedule(
 
 
 def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
-    """One schedule per timeframe, plus one per market whose config overrides the cron."""
+    """One schedule per timeframe and one for trades (every minute), plus one per series
+    whose market's config overrides the cron."""
     running = config.model.automation.running
     by_cron: dict[tuple[str, str], list[Series]] = defaultdict(list)
-    for series in config.series:
+    for series in [*config.series, *config.trade_series]:
         if series.schedule:
-            name = f"{series.exchange}_{series.market_slug}_{series.timeframe.name}_schedule"
+            name = f"{series.name.replace('/', '_')}_schedule"
             by_cron[(name, series.schedule)].append(series)
         else:
-            name = f"candles_{series.timeframe.name}_schedule"
-            by_cron[(name, CADENCE[series.timeframe.name])].append(series)
+            kind = "trades" if series.data == "trades" else f"candles_{series.timeframe.name}"
+            by_cron[(f"{kind}_schedule", CADENCE[series.timeframe.name])].append(series)
     return [series_schedule(n, cron, members, running) for (n, cron), members in by_cron.items()]

@@ -63,6 +63,23 @@ class LoadedConfig:
             for tf in m.timeframes
         ]
 
+    @cached_property
+    def trade_series(self) -> list[Series]:
+        """The trades of every market with `trades: true`, one day per partition."""
+        return [
+            Series(c.id, m.symbol, TIMEFRAMES["1m"], m.start, m.schedule, "day", "trades")
+            for c in self.connectors
+            for m in c.markets
+            if m.trades
+        ]
+
+    def trades_of(self, series: Series) -> Series | None:
+        """The trades a candle series can be built from, if its market collects them."""
+        for t in self.trade_series:
+            if (t.exchange, t.symbol) == (series.exchange, series.symbol):
+                return t
+        return None
+
     def check_schedules(self) -> None:
         """Each market's `schedule` must be a cron Dagster accepts, checked by Dagster itself.
 

@@ -24,10 +24,11 @@ class RateLimit(_Model):
     period_seconds: float = Field(60.0, gt=0)
     ohlcv_weight: int = Field(2, gt=0)
     markets_weight: int = Field(20, gt=0)
+    trades_weight: int = Field(4, gt=0, description="a page of trades (Binance aggTrades: 4)")
 
     @model_validator(mode="after")
     def _requests_fit(self) -> RateLimit:
-        heaviest = max(self.ohlcv_weight, self.markets_weight)
+        heaviest = max(self.ohlcv_weight, self.markets_weight, self.trades_weight)
         if heaviest > self.weight:
             raise ValueError(
                 f"weight {self.weight} is below one request's weight ({heaviest}); raise it"
@@ -64,6 +65,7 @@ class Market(_Model):
     partition: Literal["day", "month", "year"] | None = Field(
         None, description="Dagster partition window; default sized by each timeframe's volume"
     )
+    trades: bool = Field(False, description="collect every trade, and candles built from them")
 
     @field_validator("symbol")
     @classmethod

@@ -11,7 +11,9 @@ from ..timeframes import Timeframe
 
 @dataclass(frozen=True)
 class Series:
-    """One stored candle series: (exchange, symbol, timeframe) from its start date."""
+    """One stored series from its start date: the candles of (exchange, symbol, timeframe),
+    or with `data="trades"` the trades of (exchange, symbol), kept current minute by minute
+    (its timeframe) in day partitions."""
 
     exchange: str
     symbol: str
@@ -19,6 +21,7 @@ class Series:
     start: date
     schedule: str | None = None
     partition_override: str | None = None
+    data: str = "candles"
 
     @property
     def partition(self) -> str:
@@ -31,7 +34,8 @@ class Series:
 
     @property
     def name(self) -> str:
-        return f"{self.exchange}/{self.market_slug}/{self.timeframe.name}"
+        last = self.timeframe.name if self.data == "candles" else self.data
+        return f"{self.exchange}/{self.market_slug}/{last}"
 
     @property
     def start_ms(self) -> int:

@@ -61,7 +61,7 @@ class ExchangeClient:
         self._exchange = getattr(ccxt_async, self.connector.id)(options)
         self._raw = RAW_KLINES.get(self.connector.id)
         try:
-            await self._call(
+            await self.call(
                 "load markets",
                 self._load_markets,
                 weight=self.connector.rate_limit.markets_weight,
@@ -79,6 +79,11 @@ class ExchangeClient:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._exchange is not None:
             await self._exchange.close()
+
+    @property
+    def exchange(self) -> ccxt_async.Exchange:
+        """The ccxt exchange, markets loaded: its implicit API serves exchange-specific paging."""
+        return self._exchange
 
     @property
     def page_size(self) -> int:
@@ -121,7 +126,7 @@ class ExchangeClient:
         pages: list[np.ndarray] = []
         cursor = lo
         while cursor < hi:
-            page = await self._call(
+            page = await self.call(
                 _describe_range(series, cursor, hi),
                 self._page,
                 series,
@@ -172,7 +177,7 @@ class ExchangeClient:
             request[raw.until] = until
         return await getattr(self._exchange, raw.method)(request), raw.columns
 
-    async def _call(self, what: str, fn, *args, weight: int):
+    async def call(self, what: str, fn, *args, weight: int):
         """Run one request under the budget, retrying temporary failures with backoff."""
         attempts = self.connector.max_retries + 1
         for attempt in range(attempts):

@@ -8,6 +8,8 @@ import polars as pl
 CANDLES = "candles"
 INDICATORS = "indicators"
 DERIVED = "derived"
+TRADES = "trades"  # one symbol per market: `<exchange>/<market_slug>/trades`
+TRADE_CANDLES = "trade_candles"  # candles built from trades, under the candle series' names
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 CANDLE_SCHEMA: dict[str, pl.DataType] = {
@@ -16,6 +18,38 @@ CANDLE_SCHEMA: dict[str, pl.DataType] = {
     "quote_volume": pl.Float64(),
     "trades": pl.Int64(),
 }
+
+# Trades, indexed by `timestamp`; `id` is what makes a trade unique.
+TRADE_SCHEMA: dict[str, pl.DataType] = {
+    "timestamp": pl.Datetime("ms", "UTC"),
+    "id": pl.Int64(),
+    "price": pl.Float64(),
+    "amount": pl.Float64(),
+    "cost": pl.Float64(),
+    "side": pl.String(),
+    "first_trade_id": pl.Int64(),
+    "last_trade_id": pl.Int64(),
+}
+
+# Candles built from trades: Binance's kline fields, so they compare one to one.
+TRADE_CANDLE_SCHEMA: dict[str, pl.DataType] = {
+    **CANDLE_SCHEMA,
+    "taker_buy_volume": pl.Float64(),
+    "taker_buy_quote_volume": pl.Float64(),
+}
+
+# Where each kind of series (`Series.data`) keeps its rows.
+LIBRARY_OF = {"candles": CANDLES, "trades": TRADES}
+
+# The column that makes a row unique in each library (the index everywhere else).
+UNIQUE_KEY = {TRADES: "id"}
+SCHEMAS = {CANDLES: CANDLE_SCHEMA, TRADES: TRADE_SCHEMA, TRADE_CANDLES: TRADE_CANDLE_SCHEMA}
+# Integer columns that may be null are stored as float64 (exact below 2**53): ArcticDB has no
+# integer null, and a column's stored type must not change from one write to the next.
+FLOAT_STORED = ("trades", "first_trade_id", "last_trade_id")
+# What time range of a series is known complete (fetched to the end, not just partly
+# stored): ranges in each symbol's metadata, for data whose rows alone cannot tell.
+COVERAGE = "coverage"
 
 # The indicators library: one column per indicator, beside `open_time`.
 INDICATOR_COLUMNS = (

@@ -24,8 +24,9 @@ import polars as pl
 from arcticdb import QueryBuilder
 
 from ..config import LoadedConfig
+from .coverage import Coverage
 from .locks import series_lock
-from .schema import CANDLE_SCHEMA, CANDLES, DERIVED_FROM
+from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
 STORE_KEY = "candle_store"
 
@@ -70,8 +71,8 @@ def _arctic(uri: str) -> arcticdb.Arctic:
     return arcticdb.Arctic(uri)
 
 
-def empty_candles() -> pl.DataFrame:
-    return pl.DataFrame(schema=CANDLE_SCHEMA)
+def empty_frame(library: str = CANDLES) -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMAS.get(library, {}))
 
 
 class CandleStore:
@@ -91,22 +92,23 @@ class CandleStore:
         end_ms: int | None = None,
         library: str = CANDLES,
     ) -> pl.DataFrame:
-        """Rows with start <= open_time < end as polars, `open_time` in ms precision.
+        """Rows with start <= index < end as polars, the index (open_time, timestamp) in ms.
 
         Missing values come back as nulls (ArcticDB keeps them as NaN).
         """
         lib = self.library(library)
         if not lib.has_symbol(series.name):
-            return empty_candles() if library == CANDLES else pl.DataFrame()
+            return empty_frame(library)
         frame = lib.read(
             series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
         ).data
         frame = frame.with_columns(  # the first column is the index: open_time, or a day
             pl.col(frame.columns[0]).dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
         )
-        if library == CANDLES:
-            frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
-        return frame
+        schema = SCHEMAS.get(library, {})
+        return frame.cast(
+            {c: schema[c] for c in FLOAT_STORED if c in frame.columns and c in schema}
+        )
 
     def read_page(
         self,
@@ -175,22 +177,25 @@ class CandleStore:
     ) -> WriteResult:
         """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
 
-        Idempotent: writing the same candles twice leaves the same data, and concurrent writers
-        of one series are serialized by the series lock, so none of their rows is lost.
+        Idempotent: writing the same rows twice leaves the same data, and concurrent writers
+        of one series are serialized by the series lock, so none of their rows is lost. Rows
+        are unique on the library's key (the index; a trade's `id`).
         """
         waited = 0.0
         if candles.is_empty():
             return WriteResult(0, 0, waited)
+        index = candles.columns[0] if candles.width else "open_time"
+        key = UNIQUE_KEY.get(library, index)
         with self.lock(series) as waited:
             stored = self.read(series, start_ms, end_ms, library)
             merged = (
                 pl.concat([stored, candles], how="diagonal_relaxed")
-                .unique("open_time", keep="first", maintain_order=True)
-                .sort("open_time")
+                .unique(key, keep="first", maintain_order=True)
+                .sort(list(dict.fromkeys([index, key])))
             )
             written = merged.height - stored.height
             if written:
-                first, last = merged["open_time"][0], merged["open_time"][-1]
+                first, last = merged[index][0], merged[index][-1]
                 self.library(library).update(
                     series.name,
                     _to_pandas(merged),
@@ -198,9 +203,35 @@ class CandleStore:
                     date_range=(pd.Timestamp(first), pd.Timestamp(last)),
                     prune_previous_versions=True,
                 )
-                new = merged.join(stored.select("open_time"), on="open_time", how="anti")
-                self._invalidate_derived(series, library, *new["open_time"].dt.epoch("ms")[[0, -1]])
+                new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
+                self._invalidate_derived(series, library, new.min(), new.max())
         return WriteResult(written, candles.height - written, waited)
+
+    def coverage(self, series: Named, library: str) -> Coverage:
+        """What of a series is known complete, for data whose rows alone cannot tell."""
+        lib = self.library(COVERAGE)
+        name = f"{library}/{series.name}"
+        if not lib.has_symbol(name):
+            return Coverage([], [])
+        meta = lib.read_metadata(name).metadata
+        return Coverage([tuple(r) for r in meta["ranges"]], [tuple(g) for g in meta["gaps"]])
+
+    def cover(self, series: Named, library: str, covered: tuple[int, int], gaps: list = ()) -> None:
+        """Record [start, end) as complete, and id `gaps` the exchange confirmed. Called after
+        the rows are written: a process killed in between refetches, never skips."""
+        with self.lock(series):
+            known = self.coverage(series, library)
+            ranges: list[list[int]] = []
+            for lo, hi in sorted([*known.ranges, covered]):
+                if ranges and lo <= ranges[-1][1]:
+                    ranges[-1][1] = max(ranges[-1][1], hi)
+                else:
+                    ranges.append([lo, hi])
+            self.library(COVERAGE).write_metadata(
+                f"{library}/{series.name}",
+                {"ranges": ranges, "gaps": sorted({*known.gaps, *map(tuple, gaps)})},
+                prune_previous_versions=True,
+            )
 
     def _invalidate_derived(self, series: Named, library: str, first: int, last: int) -> None:
         """Delete derived rows that new base rows in [first, last] change: a missing derived
@@ -251,6 +282,7 @@ def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
 
 
 def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    if "trades" in frame.columns:
-        frame = frame.with_columns(pl.col("trades").cast(pl.Float64))
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.Float64) for c in FLOAT_STORED if c in frame.columns
+    )
     return frame.to_pandas().set_index(frame.columns[0])

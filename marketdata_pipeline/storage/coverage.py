@@ -1,0 +1,28 @@
+"""Coverage: the time ranges of a series known complete, for data whose rows cannot tell.
+
+A day of candles is complete when it has every candle; a day of trades may rightly hold any
+number of them, so what was fetched to the end is recorded beside the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Coverage:
+    ranges: list[tuple[int, int]]  # [start, end) in ms, sorted and disjoint
+    gaps: list[tuple[int, int]]  # ids [lo, hi) the exchange confirmed missing
+
+    def missing(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of [start, end) not known complete."""
+        todo, cursor = [], start
+        for lo, hi in self.ranges:
+            if hi <= cursor or lo >= end:
+                continue
+            if lo > cursor:
+                todo.append((cursor, lo))
+            cursor = max(cursor, hi)
+        if cursor < end:
+            todo.append((cursor, end))
+        return todo
