@@ -40,9 +40,7 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             indicator_asset(s),
         )
     ]
-    for s in config.series:
-        if trades := config.trades_of(s):
-            assets.append(trade_candle_asset(s, trades))
+    assets += [trade_candle_asset(s, config.trades_of(s)) for s in config.series if s.from_trades]
     assets += [trades_asset(t) for t in config.trade_series]
     summary = market_summary_asset(config)
     return dg.Definitions(

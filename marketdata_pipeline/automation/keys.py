@@ -32,11 +32,12 @@ def trade_candles_key(series: Series) -> AssetKey:
 
 
 def run_keys(series: Series) -> list[AssetKey]:
-    """The assets one run of a series materializes: candles with their indicators, or trades
-    (candles built from trades follow through their automation condition)."""
+    """The assets one run of a series materializes: trades; or candles with their indicators,
+    and the candles built from trades of the same partitions where the market has trades."""
     if series.data == "trades":
         return [trades_key(series)]
-    return [candles_key(series), indicators_key(series)]
+    built = [trade_candles_key(series)] if series.from_trades else []
+    return [candles_key(series), indicators_key(series), *built]
 
 
 def series_of(run) -> list[str]:

@@ -57,7 +57,16 @@ class LoadedConfig:
     @cached_property
     def series(self) -> list[Series]:
         return [
-            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start, m.schedule, m.partition)
+            Series(
+                c.id,
+                m.symbol,
+                TIMEFRAMES[tf],
+                m.start,
+                m.schedule,
+                m.partition,
+                "candles",
+                m.trades,
+            )
             for c in self.connectors
             for m in c.markets
             for tf in m.timeframes
@@ -73,12 +82,13 @@ class LoadedConfig:
             if m.trades
         ]
 
-    def trades_of(self, series: Series) -> Series | None:
-        """The trades a candle series can be built from, if its market collects them."""
-        for t in self.trade_series:
-            if (t.exchange, t.symbol) == (series.exchange, series.symbol):
-                return t
-        return None
+    def trades_of(self, series: Series) -> Series:
+        """The trades a candle series with `from_trades` is built from."""
+        return next(
+            t
+            for t in self.trade_series
+            if (t.exchange, t.symbol) == (series.exchange, series.symbol)
+        )
 
     def check_schedules(self) -> None:
         """Each market's `schedule` must be a cron Dagster accepts, checked by Dagster itself.
@@ -113,9 +123,18 @@ class LoadedConfig:
                 get_timeframe(timeframe)
             except ValueError as e:
                 raise ConfigError(str(e)) from None
+        return self._chosen(self.series, exchange, symbol, timeframe)
+
+    def select_trades(self, exchange: str | None = None, symbol: str | None = None) -> list[Series]:
+        """Trade series matching the filters; matching nothing is a user mistake."""
+        return self._chosen(self.trade_series, exchange, symbol, None)
+
+    def _chosen(
+        self, series: list[Series], exchange: str | None, symbol: str | None, timeframe: str | None
+    ) -> list[Series]:
         chosen = [
             s
-            for s in self.series
+            for s in series
             if (exchange is None or exchange.lower() == s.exchange)
             and (symbol is None or symbol.upper() == s.symbol.upper())
             and timeframe in (None, s.timeframe.name)
@@ -126,8 +145,10 @@ class LoadedConfig:
                 for k, v in (("exchange", exchange), ("symbol", symbol), ("timeframe", timeframe))
                 if v
             )
+            kind = "series" if series is self.series else "market with `trades: true`"
             raise ConfigError(
-                f"no configured series matches {wanted} in {self.path}; see `marketdata series`"
+                f"no configured {kind} matches {wanted or 'anything'} in {self.path};"
+                " see `marketdata series`"
             )
         return chosen
 

@@ -22,6 +22,7 @@ class Series:
     schedule: str | None = None
     partition_override: str | None = None
     data: str = "candles"
+    from_trades: bool = False  # candles are also built from the market's trades
 
     @property
     def partition(self) -> str:
@@ -36,6 +37,12 @@ class Series:
     def name(self) -> str:
         last = self.timeframe.name if self.data == "candles" else self.data
         return f"{self.exchange}/{self.market_slug}/{last}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the series: `binance BTC/USDT 1m`, `binance BTC/USDT trades`."""
+        last = self.timeframe.name if self.data == "candles" else self.data
+        return f"{self.exchange} {self.symbol} {last}"
 
     @property
     def start_ms(self) -> int:

@@ -26,3 +26,15 @@ class Coverage:
         if cursor < end:
             todo.append((cursor, end))
         return todo
+
+    def missing_in(
+        self, windows: list[tuple[int, int]], start_ms: int, until_ms: int
+    ) -> list[tuple[int, int]]:
+        """The parts of `windows` from `start_ms` (a market's start) to `until_ms` not known
+        complete."""
+        return [
+            r
+            for lo, hi in windows
+            if max(lo, start_ms) < min(hi, until_ms)
+            for r in self.missing(max(lo, start_ms), min(hi, until_ms))
+        ]

@@ -17,19 +17,6 @@ from ..storage.schema import TRADES
 from ..storage.store import CandleStore
 
 
-def missing_ranges(
-    store: CandleStore, series: Series, windows: list[tuple[int, int]], until_ms: int
-) -> list[tuple[int, int]]:
-    """The parts of `windows` after the market's start and before `until_ms` not yet complete."""
-    coverage = store.coverage(series, TRADES)
-    return [
-        r
-        for lo, hi in windows
-        if max(lo, series.start_ms) < min(hi, until_ms)
-        for r in coverage.missing(max(lo, series.start_ms), min(hi, until_ms))
-    ]
-
-
 async def ingest_trades(
     series: Series,
     windows: list[tuple[int, int]],
@@ -39,7 +26,8 @@ async def ingest_trades(
 ) -> IngestResult:
     """Fetch and store every trade of `windows` before `until_ms` not stored yet."""
     result = IngestResult()
-    todo = missing_ranges(store, series, windows, until_ms)
+    coverage = store.coverage(series, TRADES)
+    todo = coverage.missing_in(windows, series.start_ms, until_ms)
     if not todo:
         return result
     client.check_market(series)
