@@ -1,7 +1,5 @@
 """The trades asset: every trade of one market, a day per partition, fetched by id."""
 
-from __future__ import annotations
-
 import polars as pl
 from dagster import (
     AssetCheckSpec,

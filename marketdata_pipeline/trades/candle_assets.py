@@ -1,8 +1,6 @@
 """Candles built from trades: one asset per timeframe of a market that collects trades,
 partitioned like the exchange's candles of that timeframe and checked against them."""
 
-from __future__ import annotations
-
 import polars as pl
 from dagster import (
     AssetCheckSpec,
