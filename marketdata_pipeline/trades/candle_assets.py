@@ -70,7 +70,7 @@ def trade_candle_asset(series: Series, trades: Series) -> AssetsDefinition:
             "differs_from_exchange",
             compared,
             differing.height,
-            [f"{iso(t)} ({f})" for t, f in differing.head(MAX_OFFENDERS).iter_rows()],
+            [f"{t:%Y-%m-%d %H:%M} ({f})" for t, f in differing.head(MAX_OFFENDERS).iter_rows()],
         )
         extra = {"buckets_compared": compared, **window_metadata(windows[0].start, windows[-1].end)}
         return MaterializeResult(
@@ -105,10 +105,11 @@ def _complete(store: CandleStore, trades: Series, start: int, end: int) -> list[
 
 def _partition_metadata(built: pl.DataFrame) -> dict:
     traded = built.filter(pl.col("trades") > 0)
+    times = built["open_time"].dt.epoch("ms")
     return {
         "rows": built.height,
         "empty_buckets": built.height - traded.height,
         "trades": int(built["trades"].sum()),
-        "first_candle": iso(built["open_time"].min()) if built.height else "-",
-        "last_candle": iso(built["open_time"].max()) if built.height else "-",
+        "first_candle": iso(times.min()) if built.height else "-",
+        "last_candle": iso(times.max()) if built.height else "-",
     }
