@@ -80,12 +80,14 @@ def market(
     timeframes=("1m",),
     start: date | None = None,
     partition: str | None = "day",
+    **extra,
 ) -> dict:
     """A market entry; daily partitions unless asked (tests of a day of 1m stay small)."""
     entry = {
         "symbol": symbol,
         "timeframes": list(timeframes),
         "start": str(start or TODAY - timedelta(days=45)),
+        **extra,
     }
     return entry | ({"partition": partition} if partition else {})
 

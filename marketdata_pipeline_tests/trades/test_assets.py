@@ -1,0 +1,124 @@
+"""The trades asset against the simulator: every trade by id, resumable, exact under faults."""
+
+import ccxt
+import polars as pl
+
+from marketdata_pipeline.simulator import Faults, ccxt_config
+from marketdata_pipeline.storage.schema import TRADES
+
+from ..conftest import day_key, day_ms, market, metadata_of
+
+
+def exchange_trades(sim, symbol: str, start: int, end: int) -> pl.DataFrame:
+    """Every aggTrade of [start, end) walked by id with plain ccxt and no faults."""
+    exchange = ccxt.binance(ccxt_config(sim.url))
+    market_id = exchange.market_id(symbol)
+    first = exchange.publicGetAggTrades(
+        {"symbol": market_id, "startTime": start, "endTime": start + 3_599_999, "limit": 1}
+    )
+    rows, cursor = [], int(first[0]["a"])
+    while True:
+        page = exchange.publicGetAggTrades({"symbol": market_id, "fromId": cursor, "limit": 1000})
+        rows += [r for r in page if int(r["T"]) < end]
+        if not page or int(page[-1]["T"]) >= end:
+            break
+        cursor = int(page[-1]["a"]) + 1
+    return pl.DataFrame(
+        {
+            "timestamp": [int(r["T"]) for r in rows],
+            "id": [int(r["a"]) for r in rows],
+            "price": [float(r["p"]) for r in rows],
+            "amount": [float(r["q"]) for r in rows],
+            "first_trade_id": [int(r["f"]) for r in rows],
+            "last_trade_id": [int(r["l"]) for r in rows],
+            "side": ["sell" if r["m"] else "buy" for r in rows],
+        }
+    )
+
+
+def stored_trades(project, series, start: int, end: int) -> pl.DataFrame:
+    frame = project.store.read(series, start, end, library=TRADES)
+    return frame.with_columns(pl.col("timestamp").dt.epoch("ms")).select(
+        "timestamp", "id", "price", "amount", "first_trade_id", "last_trade_id", "side"
+    )
+
+
+def trades_project(make_project, **connector):
+    project = make_project([market(trades=True)], **connector)
+    return project, project.config.trade_series[0]
+
+
+def agg_requests(sim) -> int:
+    return sim.stats()["agg_trades_requests"]
+
+
+def test_a_day_is_every_trade_by_id_and_days_join_without_a_gap(make_project, simulator):
+    project, series = trades_project(make_project)
+    project.materialize(series, day_key(1))  # out of order: the later day first
+    project.materialize(series, day_key(2))
+    stored = stored_trades(project, series, day_ms(2), day_ms(0))
+    assert stored.equals(exchange_trades(simulator, "BTC/USDT", day_ms(2), day_ms(0)))
+    ids = stored["id"]
+    assert (ids.diff().drop_nulls() == 1).all()  # contiguous across the partition boundary
+    assert stored["timestamp"].is_sorted()
+
+
+def test_a_complete_day_costs_no_request_and_metadata_counts_exactly(make_project, simulator):
+    project, series = trades_project(make_project)
+    first = metadata_of(project.materialize(series, day_key(3)), "trades")
+    expected = exchange_trades(simulator, "BTC/USDT", day_ms(3), day_ms(2))
+    assert first["trades_written"] == first["trades_stored"] == expected.height
+    assert (first["first_id"], first["last_id"]) == (expected["id"][0], expected["id"][-1])
+    assert first["missing_ids"] == 0 and first["rows_already_present"] == 0
+    simulator.reset_stats()
+    again = metadata_of(project.materialize(series, day_key(3)), "trades")
+    assert agg_requests(simulator) == 0
+    assert (again["trades_written"], again["trades_stored"]) == (0, expected.height)
+
+
+def test_faults_end_with_the_trades_of_a_clean_run(make_project, simulator):
+    project, series = trades_project(make_project, max_retries=8)
+    simulator.set_faults(
+        Faults(error_rate=0.1, drop_rate=0.03, malformed_rate=0.05, storm_rate=0.03, seed=11)
+    )
+    try:
+        result = project.materialize(series, day_key(4))
+        failures = sum(n for s, n in simulator.stats()["status_counts"].items() if str(s) != "200")
+    finally:
+        simulator.set_faults(Faults())
+    assert failures > 0 and metadata_of(result, "trades")["retries"] > 0
+    stored = stored_trades(project, series, day_ms(4), day_ms(3))
+    assert stored.equals(exchange_trades(simulator, "BTC/USDT", day_ms(4), day_ms(3)))
+
+
+def test_a_run_cut_short_resumes_from_what_it_completed(make_project, simulator):
+    project, series = trades_project(make_project, max_retries=0, pages_per_write=2)
+    simulator.set_faults(Faults(error_rate=0.02, seed=5))
+    try:
+        failed = project.materialize(series, day_key(5), raise_on_error=False)
+    finally:
+        simulator.set_faults(Faults())
+    assert not failed.success
+    kept = project.store.read(series, day_ms(5), day_ms(4), library=TRADES).height
+    covered = project.store.coverage(series, TRADES).ranges
+    assert kept > 0 and covered and covered[0][0] == day_ms(5)
+    simulator.reset_stats()
+    project.materialize(series, day_key(5))
+    expected = exchange_trades(simulator, "BTC/USDT", day_ms(5), day_ms(4))
+    assert stored_trades(project, series, day_ms(5), day_ms(4)).equals(expected)
+    # The rerun fetched only what the first run had not completed, plus a probe per range.
+    pages = -(-expected.height // 1000)
+    assert agg_requests(simulator) < pages
+
+
+def test_only_settled_trades_of_today_are_stored(make_project, simulator):
+    import time
+
+    project, series = trades_project(make_project)
+    project.materialize(series, day_key(0))
+    after = int(time.time() * 1000)
+    settle = project.config.connectors[0].settle_seconds * 1000
+    stored = project.store.read(series, day_ms(0), None, library=TRADES)
+    assert stored["timestamp"].dt.epoch("ms").max() < after - settle
+    (covered,) = project.store.coverage(series, TRADES).ranges
+    assert covered[0] == day_ms(0) and covered[1] <= after - settle
