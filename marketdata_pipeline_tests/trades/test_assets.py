@@ -12,6 +12,7 @@ from ..conftest import day_key, day_ms, market, metadata_of
 def exchange_trades(sim, symbol: str, start: int, end: int) -> pl.DataFrame:
     """Every aggTrade of [start, end) walked by id with plain ccxt and no faults."""
     exchange = ccxt.binance(ccxt_config(sim.url))
+    exchange.load_markets()
     market_id = exchange.market_id(symbol)
     first = exchange.publicGetAggTrades(
         {"symbol": market_id, "startTime": start, "endTime": start + 3_599_999, "limit": 1}
