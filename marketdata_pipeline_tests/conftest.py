@@ -32,7 +32,8 @@ TODAY = datetime.now(UTC).date()
 
 @pytest.fixture(scope="session")
 def simulator():
-    with Simulator(port=0) as sim:
+    # A quiet market (about 30,000 aggTrades a day): a day of trades is ~30 requests, not 600.
+    with Simulator(port=0, trades_per_minute=30) as sim:
         yield sim
 
 

@@ -103,9 +103,9 @@ def test_a_run_cut_short_resumes_from_what_it_completed(make_project, simulator)
     kept = project.store.read(series, day_ms(5), day_ms(4), library=TRADES).height
     covered = project.store.coverage(series, TRADES).ranges
     assert kept > 0 and covered and covered[0][0] == day_ms(5)
+    expected = exchange_trades(simulator, "BTC/USDT", day_ms(5), day_ms(4))
     simulator.reset_stats()
     project.materialize(series, day_key(5))
-    expected = exchange_trades(simulator, "BTC/USDT", day_ms(5), day_ms(4))
     assert stored_trades(project, series, day_ms(5), day_ms(4)).equals(expected)
     # The rerun fetched only what the first run had not completed, plus a probe per range.
     pages = -(-expected.height // 1000)
