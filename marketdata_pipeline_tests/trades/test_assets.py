@@ -93,8 +93,10 @@ def test_faults_end_with_the_trades_of_a_clean_run(make_project, simulator):
 
 
 def test_a_run_cut_short_resumes_from_what_it_completed(make_project, simulator):
-    project, series = trades_project(make_project, max_retries=0, pages_per_write=2)
-    simulator.set_faults(Faults(error_rate=0.02, seed=5))
+    project, series = trades_project(
+        make_project, max_retries=0, pages_per_write=2, page_concurrency=1
+    )
+    simulator.set_faults(Faults(error_rate=0.05, seed=5))
     try:
         failed = project.materialize(series, day_key(5), raise_on_error=False)
     finally:
