@@ -36,6 +36,7 @@ benchmark: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/ratelimit.py
 	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/books.py
 	$(BIN)/python benchmarks/query.py
 	$(BIN)/python benchmarks/startup.py
 
