@@ -51,6 +51,7 @@ TICKER_FIELDS = {
     "change_pct": "percentage",
 }
 TICKER_SCHEMA: dict[str, pl.DataType] = {
+    "local_timestamp": TIME,
     "timestamp": TIME,
     **dict.fromkeys(TICKER_FIELDS, pl.Float64()),
 }
@@ -92,13 +93,20 @@ def ticker_rows(tickers: dict[str, dict], local_ms: int) -> pl.DataFrame:
     """ccxt tickers (`fetch_tickers` results, by symbol) as one frame: `TICKER_SCHEMA`'s columns
     and a last column `symbol`, so one request's answer for many markets stays one frame;
     `partition_by("symbol", as_dict=True)` splits it per stored series. A ticker without an
-    exchange timestamp takes the receive time `local_ms`."""
+    exchange timestamp takes the receive time `local_ms`; `local_timestamp` is the receive time
+    of all, the time the collector's cadence is judged by."""
     rows = {
+        "local_timestamp": [local_ms] * len(tickers),
         "timestamp": [
             local_ms if t.get("timestamp") is None else t["timestamp"] for t in tickers.values()
         ],
         **{c: [t.get(f) for t in tickers.values()] for c, f in TICKER_FIELDS.items()},
         "symbol": list(tickers),
     }
-    schema = {**TICKER_SCHEMA, "timestamp": pl.Int64(), "symbol": pl.String()}
+    schema = {
+        **TICKER_SCHEMA,
+        "local_timestamp": pl.Int64(),
+        "timestamp": pl.Int64(),
+        "symbol": pl.String(),
+    }
     return pl.DataFrame(rows, schema=schema, strict=False).cast(TICKER_SCHEMA)

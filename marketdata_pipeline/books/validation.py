@@ -71,7 +71,7 @@ TICKER_RULES = {
 
 
 def ticker_findings(tickers: pl.DataFrame) -> list[Finding]:
-    """`TICKER_RULES` over ticker rows (`layout.TICKER_SCHEMA`), offenders named by timestamp;
+    """`TICKER_RULES` over ticker rows (`layout.TICKER_SCHEMA`), offenders named by receive time;
     a price the exchange did not give (null) passes."""
     return row_findings(tickers, TICKER_RULES)
 

@@ -82,6 +82,43 @@ class LoadedConfig:
             if m.trades
         ]
 
+    @cached_property
+    def polled_series(self) -> list[Series]:
+        """Order books and tickers of the markets that collect them, polled by the collector."""
+        day = TIMEFRAMES["1m"], "day"
+        found = []
+        for c in self.connectors:
+            for m in c.markets:
+                if m.order_book:
+                    book = m.order_book
+                    found.append(
+                        Series(
+                            c.id,
+                            m.symbol,
+                            day[0],
+                            m.start,
+                            None,
+                            day[1],
+                            "order_book",
+                            every_seconds=book.every_seconds,
+                            depth=book.depth,
+                        )
+                    )
+                if m.ticker:
+                    found.append(
+                        Series(
+                            c.id,
+                            m.symbol,
+                            day[0],
+                            m.start,
+                            None,
+                            day[1],
+                            "ticker",
+                            every_seconds=c.ticker_every_seconds,
+                        )
+                    )
+        return found
+
     def trades_of(self, series: Series) -> Series:
         """The trades a candle series with `from_trades` is built from."""
         return next(

@@ -55,6 +55,13 @@ class Automation(_Model):
     running: bool = Field(True, description="schedules and the freshness sensor start running")
 
 
+class OrderBook(_Model):
+    """Top-of-book snapshots of a market, polled by `marketdata stream`."""
+
+    depth: int = Field(20, gt=0, le=5000, description="levels per side")
+    every_seconds: float = Field(10.0, ge=1, description="one REST snapshot per this many seconds")
+
+
 class Market(_Model):
     symbol: str
     timeframes: list[str] = Field(min_length=1)
@@ -66,6 +73,8 @@ class Market(_Model):
         None, description="Dagster partition window; default sized by each timeframe's volume"
     )
     trades: bool = Field(False, description="collect every trade, and candles built from them")
+    order_book: OrderBook | None = Field(None, description="collect order book snapshots")
+    ticker: bool = Field(False, description="collect the 24-hour ticker")
 
     @field_validator("symbol")
     @classmethod
@@ -109,6 +118,9 @@ class Connector(_Model):
     max_retries: int = Field(5, ge=0)
     settle_seconds: int = Field(
         5, ge=0, description="wait after a candle's close before storing it"
+    )
+    ticker_every_seconds: float = Field(
+        10.0, ge=1, description="one tickers request for all ticker markets per this many seconds"
     )
     markets: list[Market] = Field(default_factory=list)
 

@@ -13,7 +13,8 @@ from ..timeframes import Timeframe
 class Series:
     """One stored series from its start date: the candles of (exchange, symbol, timeframe),
     or with `data="trades"` the trades of (exchange, symbol), kept current minute by minute
-    (its timeframe) in day partitions."""
+    (its timeframe) in day partitions; `order_book` and `ticker` series are snapshots polled
+    every `every_seconds`, stored a day per partition."""
 
     exchange: str
     symbol: str
@@ -23,6 +24,8 @@ class Series:
     partition_override: str | None = None
     data: str = "candles"
     from_trades: bool = False  # candles are also built from the market's trades
+    every_seconds: float | None = None  # polled data (books, tickers): one snapshot per period
+    depth: int | None = None  # order books: levels per side
 
     @property
     def partition(self) -> str:

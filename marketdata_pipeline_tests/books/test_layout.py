@@ -126,8 +126,9 @@ def test_tickers_from_one_fetch_tickers_answer_share_one_frame_with_their_symbol
     tickers = exchange.parse_tickers([full, book_ticker])
     frame = ticker_rows(tickers, 1_753_787_875_000)
     assert frame.schema == {**TICKER_SCHEMA, "symbol": pl.String()}
-    rows = frame.with_columns(pl.col("timestamp").dt.epoch("ms")).rows(named=True)
+    rows = frame.with_columns(pl.col(pl.Datetime).dt.epoch("ms")).rows(named=True)
     assert rows[0] == {
+        "local_timestamp": 1_753_787_875_000,
         "timestamp": 1753787874013,
         "bid": 118449.02,
         "ask": 118449.03,

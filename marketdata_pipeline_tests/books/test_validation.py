@@ -105,9 +105,11 @@ def test_cadence_of_nothing_collected_and_of_no_whole_slot():
 
 def tickers(rows: list[dict]) -> pl.DataFrame:
     filled = [
-        dict.fromkeys(TICKER_SCHEMA) | {"timestamp": T0 + 1000 * k} | r for k, r in enumerate(rows)
+        dict.fromkeys(TICKER_SCHEMA) | {"local_timestamp": T0 + 1000 * k} | r
+        for k, r in enumerate(rows)
     ]
-    return pl.DataFrame(filled, schema={**TICKER_SCHEMA, "timestamp": pl.Int64}).cast(TICKER_SCHEMA)
+    schema = {**TICKER_SCHEMA, "local_timestamp": pl.Int64}
+    return pl.DataFrame(filled, schema=schema).cast(TICKER_SCHEMA)
 
 
 def test_ticker_rules_flag_a_bid_above_the_ask_and_a_price_at_zero():
