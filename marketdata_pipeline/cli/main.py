@@ -1,4 +1,5 @@
-"""The `marketdata` command line: simulate, sync, candles, series, status, sql, serve, chart."""
+"""The `marketdata` command line: simulate, sync, stream, candles, series, status, sql, serve,
+chart."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .serve import chart, serve
 from .simulate import simulate
 from .sql import sql
 from .status import status
+from .stream import stream
 from .sync import sync
 
 
@@ -29,5 +31,5 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = config_file
 
 
-for command in (simulate, sync, candles, series, status, sql, serve, chart):
+for command in (simulate, sync, stream, candles, series, status, sql, serve, chart):
     main.add_command(command)

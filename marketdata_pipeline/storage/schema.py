@@ -10,6 +10,10 @@ INDICATORS = "indicators"
 DERIVED = "derived"
 TRADES = "trades"  # one symbol per market: `<exchange>/<market_slug>/trades`
 TRADE_CANDLES = "trade_candles"  # candles built from trades, under the candle series' names
+# Polled snapshots, indexed by their receive time `local_timestamp` (exchange times may lack).
+ORDER_BOOKS = "order_books"
+BOOK_METRICS = "book_metrics"
+TICKERS = "tickers"
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 CANDLE_SCHEMA: dict[str, pl.DataType] = {
@@ -39,7 +43,7 @@ TRADE_CANDLE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Where each kind of series (`Series.data`) keeps its rows.
-LIBRARY_OF = {"candles": CANDLES, "trades": TRADES}
+LIBRARY_OF = {"candles": CANDLES, "trades": TRADES, "order_book": ORDER_BOOKS, "ticker": TICKERS}
 
 # The column that makes a row unique in each library (the index everywhere else).
 UNIQUE_KEY = {TRADES: "id"}
