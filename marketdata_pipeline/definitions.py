@@ -9,6 +9,7 @@ import dagster as dg
 from .analytics.market_summary import market_summary_asset
 from .automation.schedules import build_schedules
 from .automation.sensors import automation_sensor, freshness_sensor
+from .books.assets import polled_assets
 from .candles.assets import candle_asset
 from .config import LoadedConfig, load_config
 from .exchange.resource import exchange_resources
@@ -42,6 +43,7 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
     ]
     assets += [trade_candle_asset(s, config.trades_of(s)) for s in config.series if s.from_trades]
     assets += [trades_asset(t) for t in config.trade_series]
+    assets += [a for s in config.polled_series for a in polled_assets(s)]
     summary = market_summary_asset(config)
     return dg.Definitions(
         assets=[*assets, *([summary] if summary else [])],

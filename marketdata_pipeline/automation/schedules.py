@@ -67,16 +67,24 @@ def series_schedule(
     return _schedule
 
 
+def _cadence(series: Series) -> tuple[str, str]:
+    """The shared schedule of a series: its name and cron."""
+    if series.every_seconds:  # collected continuously: compacted and checked once a day
+        return "snapshots_daily_schedule", "5 0 * * *"
+    if series.data == "trades":
+        return "trades_schedule", CADENCE["1m"]
+    return f"candles_{series.timeframe.name}_schedule", CADENCE[series.timeframe.name]
+
+
 def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
-    """One schedule per timeframe and one for trades (every minute), plus one per series
-    whose market's config overrides the cron."""
+    """One schedule per timeframe, one for trades (every minute), one a day for collected
+    books and tickers, plus one per series whose market's config overrides the cron."""
     running = config.model.automation.running
     by_cron: dict[tuple[str, str], list[Series]] = defaultdict(list)
-    for series in [*config.series, *config.trade_series]:
+    for series in [*config.series, *config.trade_series, *config.polled_series]:
         if series.schedule:
             name = f"{series.name.replace('/', '_')}_schedule"
             by_cron[(name, series.schedule)].append(series)
         else:
-            kind = "trades" if series.data == "trades" else f"candles_{series.timeframe.name}"
-            by_cron[(f"{kind}_schedule", CADENCE[series.timeframe.name])].append(series)
+            by_cron[_cadence(series)].append(series)
     return [series_schedule(n, cron, members, running) for (n, cron), members in by_cron.items()]

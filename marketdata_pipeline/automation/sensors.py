@@ -35,7 +35,7 @@ def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
 
 def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
     """Every series' lag as an observation (plotted in the UI); stale ones get a catch-up run."""
-    series_list = [*config.series, *config.trade_series]
+    series_list = [*config.series, *config.trade_series, *config.polled_series]
     tolerance = config.model.freshness
     running = config.model.automation.running
 
@@ -67,7 +67,8 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
                     },
                 )
             )
-            if lag.stale and series.name not in busy:
+            # Collected series are caught up by the collector, not by a run: only flagged.
+            if lag.stale and series.name not in busy and not series.every_seconds:
                 first, last = missing_partitions(series, lag)
                 # Keyed on progress: a catch-up that fetched nothing is not requested again.
                 run_key = f"catch-up {series.name} after {lag.last_ms} until {last}"

@@ -264,6 +264,13 @@ class CandleStore:
                 prune_previous_versions=True,
             )
 
+    def compact(self, series: Named, library: str) -> None:
+        """Merge the small segments that batched appends leave into full ones."""
+        lib = self.library(library)
+        with self.lock(series):
+            if lib.has_symbol(series.name) and lib.is_symbol_fragmented(series.name):
+                lib.defragment_symbol_data(series.name, prune_previous_versions=True)
+
     def lock(self, series: Named):
         """The series' write exclusion (see `locks`); yields the seconds spent waiting."""
         return series_lock(Path(self.lock_dir), series.name)

@@ -99,12 +99,10 @@ class Collector:
         async def fetch():
             return await client.exchange.fetch_order_book(series.symbol, limit=series.depth)
 
-        async for local_ms in _slots(series.every_seconds, stop):
+        async for _ in _slots(series.every_seconds, stop):
             book = await self._request(client, f"{series.name} snapshot", fetch, weight)
             if book is not None:
-                self.pending[series.name].append(
-                    snapshot_rows([book], series.depth, local_ms or _now_ms())
-                )
+                self.pending[series.name].append(snapshot_rows([book], series.depth, _now_ms()))
 
     async def _tickers(self, client: ExchangeClient, members: list[Series], stop) -> None:
         """All ticker markets of one exchange in one request per tick, not one per symbol."""
