@@ -1,4 +1,5 @@
-"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies."""
+"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies,
+and the parsing of query parameters that answers with them."""
 
 from __future__ import annotations
 
@@ -60,6 +61,14 @@ def int_param(query: Mapping[str, str], name: str, signed: bool = True) -> int |
     if not digits.isdigit() or len(raw) > 20:
         raise illegal_parameter(name)
     return int(raw)
+
+
+def page_limit(query: Mapping[str, str]) -> int:
+    """``limit``: 500 by default, at most 1000 (larger values are capped, as on Binance spot)."""
+    limit = int_param(query, "limit")
+    if limit is not None and limit < 1:
+        raise invalid_limit()
+    return min(limit or 500, 1000)
 
 
 def too_many_requests(ip: str, limit: int) -> BinanceError:

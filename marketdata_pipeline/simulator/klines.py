@@ -17,9 +17,6 @@ from marketdata_pipeline.simulator.decimals import decimal_parts, interleave
 from marketdata_pipeline.simulator.intervals import Interval
 from marketdata_pipeline.simulator.symbols import MarketSpec
 
-DEFAULT_LIMIT = 500
-MAX_LIMIT = 1000
-
 
 def select_klines(
     spec: MarketSpec,

@@ -12,15 +12,7 @@ import numpy as np
 
 from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.intervals import MINUTE_MS
-from marketdata_pipeline.simulator.levels import (
-    CLOSE,
-    HIGH,
-    LOW,
-    OPEN,
-    Levels,
-    build_levels,
-    per_minute,
-)
+from marketdata_pipeline.simulator.levels import CLOSE, HIGH, LOW, OPEN, Levels, build_levels
 from marketdata_pipeline.simulator.noise import Channel, uniform, value_noise
 from marketdata_pipeline.simulator.symbols import MarketSpec
 from marketdata_pipeline.simulator.trade_ids import activity, minute_counts
@@ -38,6 +30,7 @@ _OCTAVES = (
 )
 _MINUTE_NOISE = 0.0008
 _WICK = 0.0008
+_SLICE = 2_048  # minutes: a (6, 2048) float64 array is 96 KiB, under the 128 KiB threshold
 
 
 def _close_ticks(spec: MarketSpec, minutes: np.ndarray) -> np.ndarray:
@@ -48,8 +41,8 @@ def _close_ticks(spec: MarketSpec, minutes: np.ndarray) -> np.ndarray:
     return np.maximum(ticks, 1)
 
 
-def minute_levels(spec: MarketSpec, start_minute: int, end_minute: int) -> Levels:
-    """Trade buckets of minute indices ``[start_minute, end_minute)`` (non-empty range)."""
+def _inputs(spec: MarketSpec, start_minute: int, end_minute: int) -> tuple:
+    """Per-minute arguments of ``build_levels``: minutes, OHLC ticks, taker share, volume, counts."""
     minutes = np.arange(start_minute, end_minute, dtype=np.int64)
     closes = _close_ticks(spec, np.arange(start_minute - 1, end_minute, dtype=np.int64))
     open_, close = closes[:-1], closes[1:]
@@ -64,29 +57,46 @@ def minute_levels(spec: MarketSpec, start_minute: int, end_minute: int) -> Level
     busy *= 1.0 + 0.4 * value_noise(spec.seed, Channel.ACTIVITY, minutes, 4_320)
     volume = np.rint(spec.base_volume * busy / spec.volume_quantum).astype(np.int64)
     taker = 0.35 + 0.3 * uniform(spec.seed, Channel.TAKER, minutes)
-    counts = minute_counts(spec, minutes)
-    return build_levels(spec, minutes, (open_, high, low, close), taker, volume, counts)
+    return minutes, (open_, high, low, close), taker, volume, minute_counts(spec, minutes)
+
+
+def minute_levels(spec: MarketSpec, start_minute: int, end_minute: int) -> Levels:
+    """Trade buckets of minute indices ``[start_minute, end_minute)`` (non-empty range)."""
+    return build_levels(spec, *_inputs(spec, start_minute, end_minute))
 
 
 def minute_candles(spec: MarketSpec, start_minute: int, end_minute: int) -> Candles:
     """Candles for minute indices ``[start_minute, end_minute)`` (minute index = ms // 60000).
 
-    Quote amounts are integers in units of ``spec.quote_units`` per 1.0 quote asset.
+    Quote amounts are integers in units of ``spec.quote_units`` per 1.0 quote asset. Buckets
+    are built in slices whose arrays stay below malloc's mmap threshold: fresh pages for every
+    large temporary would double the cost.
     """
     if end_minute <= start_minute:
         return Candles.empty()
-    levels = minute_levels(spec, start_minute, end_minute)
-    quantity = levels.quantity()
-    quote = quantity * levels.price[:, None, :]
+    minutes, ohlc, taker, volume, (raw, agg) = _inputs(spec, start_minute, end_minute)
+    parts = []
+    for first in range(0, len(minutes), _SLICE):
+        at = slice(first, first + _SLICE)
+        ohlc_at = (ohlc[0][at], ohlc[1][at], ohlc[2][at], ohlc[3][at])
+        levels = build_levels(spec, minutes[at], ohlc_at, taker[at], volume[at], (raw[at], agg[at]))
+        parts.append(_sums(minutes[at], levels))
+    return Candles.concat(parts)
+
+
+def _sums(minutes: np.ndarray, levels: Levels) -> Candles:
+    buy, sell = levels.units[0] * levels.unit, levels.units[1] * levels.unit
+    buy_quote, sell_quote = buy * levels.price, sell * levels.price
+    taker_base, taker_quote = buy.sum(axis=0), buy_quote.sum(axis=0)
     return Candles(
-        time=np.arange(start_minute, end_minute, dtype=np.int64) * MINUTE_MS,
+        time=minutes * MINUTE_MS,
         open=levels.price[OPEN],
         high=levels.price[HIGH],
         low=levels.price[LOW],
         close=levels.price[CLOSE],
-        volume=per_minute(quantity),
-        quote_volume=per_minute(quote),
-        trades=per_minute(levels.trades),
-        taker_base=quantity[:, 0].sum(axis=0),
-        taker_quote=quote[:, 0].sum(axis=0),
+        volume=(taker_base + sell.sum(axis=0)).astype(np.int64),
+        quote_volume=(taker_quote + sell_quote.sum(axis=0)).astype(np.int64),
+        trades=levels.raw,
+        taker_base=taker_base.astype(np.int64),
+        taker_quote=taker_quote.astype(np.int64),
     )

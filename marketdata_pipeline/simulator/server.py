@@ -209,7 +209,7 @@ class _ApiRoutes:
         interval = INTERVALS.get(interval_name)
         if interval is None:
             raise errors.invalid_interval()
-        limit = trade_wire.page_limit(request.query)
+        limit = errors.page_limit(request.query)
         start = errors.int_param(request.query, "startTime")
         end = errors.int_param(request.query, "endTime")
         self.state.stats.count_klines(spec.market_id, interval.name)

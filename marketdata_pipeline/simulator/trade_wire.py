@@ -20,7 +20,6 @@ from marketdata_pipeline.simulator.symbols import MarketSpec
 from marketdata_pipeline.simulator.trade_pages import select_agg_trades, select_raw_trades
 from marketdata_pipeline.simulator.trades import Trades
 
-DEFAULT_LIMIT, MAX_LIMIT = 500, 1000
 WEIGHTS = {"/api/v3/aggTrades": 4, "/api/v3/trades": 25, "/api/v3/historicalTrades": 25}
 """Binance's request weights (spot API, 2024-04 onwards)."""
 
@@ -32,13 +31,6 @@ _RAW_ROW = (
 
 Page = tuple[list[str], int]
 """The JSON rows of a page and the limit they were selected with."""
-
-
-def page_limit(query: Mapping[str, str]) -> int:
-    limit = errors.int_param(query, "limit")
-    if limit is not None and limit < 1:
-        raise errors.invalid_limit()
-    return min(limit or DEFAULT_LIMIT, MAX_LIMIT)
 
 
 def _flags(maker: np.ndarray) -> list[str]:
@@ -74,7 +66,7 @@ def agg_trades_page(spec: MarketSpec, query: Mapping[str, str], now_ms: int, gap
     """``GET /api/v3/aggTrades``."""
     from_id = errors.int_param(query, "fromId", signed=False)
     start, end = errors.int_param(query, "startTime"), errors.int_param(query, "endTime")
-    limit = page_limit(query)
+    limit = errors.page_limit(query)
     window = None
     if start is not None or end is not None:
         if from_id is not None:
@@ -90,7 +82,7 @@ def agg_trades_page(spec: MarketSpec, query: Mapping[str, str], now_ms: int, gap
 
 def recent_trades_page(spec: MarketSpec, query: Mapping[str, str], now_ms: int, gaps: Gaps) -> Page:
     """``GET /api/v3/trades``."""
-    limit = page_limit(query)
+    limit = errors.page_limit(query)
     return raw_rows(spec, select_raw_trades(spec, None, limit, now_ms, gaps)), limit
 
 
@@ -99,5 +91,5 @@ def historical_trades_page(
 ) -> Page:
     """``GET /api/v3/historicalTrades``."""
     from_id = errors.int_param(query, "fromId", signed=False)
-    limit = page_limit(query)
+    limit = errors.page_limit(query)
     return raw_rows(spec, select_raw_trades(spec, from_id, limit, now_ms, gaps)), limit

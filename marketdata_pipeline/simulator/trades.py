@@ -1,6 +1,6 @@
 """Individual trades, materialized from a minute's buckets only when a trade endpoint asks.
 
-Each bucket (price level x taker side, ``levels.py``) is split into its aggTrades, each
+Each bucket (taker side x price level, ``levels.py``) is split into its aggTrades, each
 aggTrade into its raw trades, with positive whole quantity units drawn from counter-based noise,
 so any minute range gives the same trades whenever it is asked for. Within a minute the first
 aggTrade is on the open level at the minute's first millisecond, the last on the close level;
@@ -15,7 +15,7 @@ import numpy as np
 
 from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.intervals import MINUTE_MS
-from marketdata_pipeline.simulator.levels import BUCKETS, CLOSE, OPEN, SIDES
+from marketdata_pipeline.simulator.levels import BUCKETS, CLOSE, LEVELS, OPEN, Levels
 from marketdata_pipeline.simulator.market import minute_levels
 from marketdata_pipeline.simulator.noise import Channel, random_shares, uniform
 from marketdata_pipeline.simulator.symbols import MarketSpec
@@ -72,15 +72,27 @@ def split_groups(extra: np.ndarray, counts: np.ndarray, shares: np.ndarray) -> n
     return parts
 
 
+def _agg_counts(levels: Levels) -> np.ndarray:
+    """(BUCKETS, minutes) aggTrades per bucket: at least one, at most its trades, summing to
+    the minute's aggTrade count. Floors of a common share, the rest where there is room."""
+    room = levels.trades.reshape(BUCKETS, -1) - 1.0
+    share = (levels.agg - BUCKETS) / np.maximum(levels.raw - BUCKETS, 1)
+    base = np.floor(room * share)
+    room -= base
+    deficit = (levels.agg - BUCKETS) - base.sum(axis=0)
+    take = np.clip(deficit - (np.cumsum(room, axis=0) - room), 0.0, room)
+    return (1.0 + base + take).astype(np.int64)
+
+
 def agg_trades(spec: MarketSpec, start_minute: int, end_minute: int) -> Trades:
     """Every aggTrade of minutes ``[start_minute, end_minute)``, all at or after listing."""
     levels = minute_levels(spec, start_minute, end_minute)
     n = end_minute - start_minute
-    per_bucket = [x.reshape(BUCKETS, n).T.ravel() for x in (levels.aggs, levels.trades)]
-    aggs, trades = per_bucket
-    units = levels.units.reshape(BUCKETS, n).T.ravel()
-    per_minute = aggs.reshape(n, BUCKETS).sum(axis=1)
-    minute_first = np.cumsum(per_minute) - per_minute
+    # Per minute, bucket by bucket: bucket = side * LEVELS + level.
+    aggs = _agg_counts(levels).T.ravel()
+    trades = levels.trades.reshape(BUCKETS, n).T.ravel().astype(np.int64)
+    units = levels.units.reshape(BUCKETS, n).T.ravel().astype(np.int64)
+    minute_first = np.cumsum(levels.agg) - levels.agg
     group = np.repeat(np.arange(n * BUCKETS), aggs)
     minute = group // BUCKETS
     bucket = group % BUCKETS
@@ -97,9 +109,9 @@ def agg_trades(spec: MarketSpec, start_minute: int, end_minute: int) -> Trades:
     # and the first one of the closing bucket ends the minute.
     key = uniform(spec.seed, Channel.AGG_ORDER, index)
     group_first = np.cumsum(aggs) - aggs
-    minutes = np.arange(n)
-    key[group_first[minutes * BUCKETS + OPEN * SIDES + levels.opening]] = -1.0
-    key[group_first[minutes * BUCKETS + CLOSE * SIDES + levels.closing]] = 2.0
+    minutes = np.arange(n) * BUCKETS
+    key[group_first[minutes + levels.opening * LEVELS + OPEN]] = -1.0
+    key[group_first[minutes + levels.closing * LEVELS + CLOSE]] = 2.0
     order = np.lexsort((key, minute))
     minute, bucket = minute[order], bucket[order]
     raw_count, unit_count = raw_count[order], unit_count[order]
@@ -110,7 +122,7 @@ def agg_trades(spec: MarketSpec, start_minute: int, end_minute: int) -> Trades:
     time[minute_first] = minute_ms[minute_first]
     first_raw, first_agg = first_ids(spec, start_minute)
     first = first_raw + np.cumsum(raw_count) - raw_count
-    level = bucket // SIDES
+    level = bucket % LEVELS
     unit = levels.unit[level, minute]
     return Trades(
         id=first_agg + np.arange(len(minute)),
@@ -120,7 +132,7 @@ def agg_trades(spec: MarketSpec, start_minute: int, end_minute: int) -> Trades:
         first=first,
         last=first + raw_count - 1,
         time=time,
-        maker=bucket % SIDES == 1,
+        maker=bucket >= LEVELS,
     )
 
 

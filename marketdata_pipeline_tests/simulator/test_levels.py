@@ -1,17 +1,27 @@
 import numpy as np
+import pytest
 
-from marketdata_pipeline.simulator.levels import level_units, split
-from marketdata_pipeline.simulator.symbols import make_specs
+from marketdata_pipeline.simulator.levels import HIGH, LOW, level_units
+from marketdata_pipeline.simulator.market import minute_levels
+from marketdata_pipeline.simulator.symbols import MarketSpec, make_specs
+from marketdata_pipeline.simulator.trades import _agg_counts
+
+from .conftest import MINUTE, NOW_MS
+
+SPECS = [*make_specs(trades_per_minute=12).values(), *make_specs().values()]  # sparsest, default
+START = NOW_MS // MINUTE - 40_000
 
 
-def test_split_is_exact_and_never_negative() -> None:
-    rng = np.random.default_rng(3)
-    fraction = rng.random((6, 2, 500)) + 1e-3
-    fraction /= fraction.sum(axis=(0, 1))
-    total = rng.integers(0, 10**9, 500)
-    total[:3] = [0, 1, 11]
-    parts = split(total, fraction)
-    assert np.array_equal(parts.sum(axis=(0, 1)), total) and parts.min() >= 0
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.market_id}-{s.trades_per_minute}")
+def test_buckets_hold_whole_trades_and_units_that_sum_exactly(spec: MarketSpec) -> None:
+    levels = minute_levels(spec, START, START + 5_000)
+    assert np.array_equal(levels.trades.sum(axis=(0, 1)), levels.raw)
+    assert levels.trades.min() >= 1 and np.all(levels.units >= levels.trades)
+    assert np.all(levels.trades % 1 == 0) and np.all(levels.units % 1 == 0)
+    aggs = _agg_counts(levels)
+    assert np.array_equal(aggs.sum(axis=0), levels.agg)
+    assert aggs.min() >= 1 and np.all(aggs <= levels.trades.reshape(12, -1))
+    assert np.all((levels.price[LOW] <= levels.price) & (levels.price <= levels.price[HIGH]))
 
 
 def test_level_units_make_every_quote_amount_a_whole_number_of_1e8() -> None:
