@@ -14,6 +14,13 @@ from .support import UserError, user_errors
 @click.option("--drop-rate", default=0.0, help="Probability of dropping the connection.")
 @click.option("--malformed-rate", default=0.0, help="Probability of a malformed body.")
 @click.option("--latency-ms", default=0.0, help="Latency added to every response.")
+@click.option(
+    "--trades-per-minute",
+    default=600,
+    show_default=True,
+    type=click.IntRange(12, 100_000),
+    help="Mean raw trades per minute in every market (aggTrades are about 70% of them).",
+)
 @user_errors
 def simulate(
     port: int,
@@ -22,6 +29,7 @@ def simulate(
     drop_rate: float,
     malformed_rate: float,
     latency_ms: float,
+    trades_per_minute: int,
 ) -> None:
     """Serve a local Binance-compatible exchange for offline runs and tests."""
     from ..simulator import Faults, Simulator, config_snippet
@@ -32,7 +40,9 @@ def simulate(
         malformed_rate=malformed_rate,
         latency_ms=latency_ms,
     )
-    sim = Simulator(port=port, weight_limit=weight_limit, faults=faults)
+    sim = Simulator(
+        port=port, weight_limit=weight_limit, faults=faults, trades_per_minute=trades_per_minute
+    )
     try:
         sim.start()
     except OSError as e:

@@ -1,8 +1,10 @@
-"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies."""
+"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies,
+and the parsing of query parameters that answers with them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 
 class BinanceError(Exception):
@@ -40,6 +42,33 @@ def illegal_parameter(name: str) -> BinanceError:
 
 def invalid_limit() -> BinanceError:
     return BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+
+
+def window_too_long() -> BinanceError:
+    return BinanceError(400, -1127, "More than 1 hours between startTime and endTime.")
+
+
+def bad_combination() -> BinanceError:
+    return BinanceError(400, -1128, "Combination of optional parameters invalid.")
+
+
+def int_param(query: Mapping[str, str], name: str, signed: bool = True) -> int | None:
+    """An optional integer query parameter; Binance's -1100 for anything else."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    digits = raw[1:] if signed and raw.startswith("-") else raw
+    if not digits.isdigit() or len(raw) > 20:
+        raise illegal_parameter(name)
+    return int(raw)
+
+
+def page_limit(query: Mapping[str, str]) -> int:
+    """``limit``: 500 by default, at most 1000 (larger values are capped, as on Binance spot)."""
+    limit = int_param(query, "limit")
+    if limit is not None and limit < 1:
+        raise invalid_limit()
+    return min(limit or 500, 1000)
 
 
 def too_many_requests(ip: str, limit: int) -> BinanceError:

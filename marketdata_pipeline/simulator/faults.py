@@ -47,7 +47,7 @@ class Faults:
         (), "[start_ms, end_ms) windows with no candles"
     )
     duplicate_rate: float = _opt(
-        0.0, "probability of a klines page with a duplicated, out-of-order row"
+        0.0, "probability of a klines or trades page with a duplicated, out-of-order row"
     )
     bad_candles: tuple[tuple[int, int], ...] = _opt(
         (), "[start_ms, end_ms) windows whose candles have high and low swapped"

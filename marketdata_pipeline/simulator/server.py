@@ -8,32 +8,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from aiohttp import web
 
-from marketdata_pipeline.simulator import errors
-from marketdata_pipeline.simulator.candles import Candles
+from marketdata_pipeline.simulator import errors, trade_wire
+from marketdata_pipeline.simulator.aggregate import Gaps
 from marketdata_pipeline.simulator.errors import BinanceError
 from marketdata_pipeline.simulator.exchange_info import exchange_info
 from marketdata_pipeline.simulator.faults import FaultInjector, FaultPlan, Faults
 from marketdata_pipeline.simulator.intervals import INTERVALS
-from marketdata_pipeline.simulator.klines import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    format_rows,
-    select_klines,
-)
+from marketdata_pipeline.simulator.klines import format_rows, select_klines, swap_high_low
 from marketdata_pipeline.simulator.ratelimit import WeightLimiter
 from marketdata_pipeline.simulator.stats import Stats
 from marketdata_pipeline.simulator.symbols import MarketSpec
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PageBuilder = Callable[[MarketSpec, Mapping[str, str], int, Gaps], trade_wire.Page]
 
-WEIGHTS = {"/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/klines": 2}
+WEIGHTS = {
+    "/api/v3/ping": 1,
+    "/api/v3/time": 1,
+    "/api/v3/exchangeInfo": 20,
+    "/api/v3/klines": 2,
+    **trade_wire.WEIGHTS,
+}
 _JSON = "application/json"
 _PLAN = web.RequestKey("fault_plan", FaultPlan)
 
@@ -104,6 +105,11 @@ def build_app(state: ServerState) -> web.Application:
     app.router.add_get("/api/v3/time", api.time)
     app.router.add_get("/api/v3/exchangeInfo", api.exchange_info)
     app.router.add_get("/api/v3/klines", api.klines)
+    app.router.add_get("/api/v3/aggTrades", api.trades_endpoint(trade_wire.agg_trades_page))
+    app.router.add_get("/api/v3/trades", api.trades_endpoint(trade_wire.recent_trades_page))
+    app.router.add_get(
+        "/api/v3/historicalTrades", api.trades_endpoint(trade_wire.historical_trades_page)
+    )
     app.router.add_route("*", "/api/{tail:.*}", api.unknown)
     app.router.add_get("/sim/stats", control.stats)
     app.router.add_get("/sim/faults", control.get_faults)
@@ -146,15 +152,6 @@ async def _answer(
     return response, admission.charged, now
 
 
-def _int_param(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.lstrip("-").isdigit() or len(raw) > 20:
-        raise errors.illegal_parameter(name)
-    return int(raw)
-
-
 class _ApiRoutes:
     """Handlers for the emulated Binance endpoints."""
 
@@ -188,47 +185,56 @@ class _ApiRoutes:
             raise errors.invalid_symbol()
         return wanted
 
-    async def klines(self, request: web.Request) -> web.Response:
-        symbol, interval_name = request.query.get("symbol"), request.query.get("interval")
+    def _spec(self, request: web.Request) -> MarketSpec:
+        symbol = request.query.get("symbol")
         if not symbol:
             raise errors.missing_parameter("symbol")
-        if not interval_name:
-            raise errors.missing_parameter("interval")
         spec = self.state.specs.get(symbol.upper())
         if spec is None:
             raise errors.invalid_symbol()
-        interval = INTERVALS.get(interval_name)
-        if interval is None:
-            raise errors.invalid_interval()
-        limit = _int_param(request, "limit")
-        if limit is not None and limit < 1:
-            raise errors.invalid_limit()
-        limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
-        start, end = _int_param(request, "startTime"), _int_param(request, "endTime")
-        self.state.stats.count_klines(spec.market_id, interval.name)
-        faults, now = self.state.injector.faults, self.state.clock()
+        return spec
 
-        def build() -> list[str]:
-            candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)
-            return format_rows(spec, interval, _swap_high_low(candles, faults.bad_candles))
-
-        rows = await asyncio.get_running_loop().run_in_executor(None, build)
+    def _page(self, request: web.Request, rows: list[str], limit: int) -> web.Response:
+        """A JSON array of rows, with one duplicated out of order if the fault plan says so."""
         plan = request.get(_PLAN)
         if plan is not None and plan.duplicate_at is not None and len(rows) > 1:
             self.state.stats.count_fault("duplicate")
             rows = _duplicate_row(rows, plan.duplicate_at, limit)
         return _json_response("[" + ",".join(rows) + "]")
 
+    async def klines(self, request: web.Request) -> web.Response:
+        spec, interval_name = self._spec(request), request.query.get("interval")
+        if not interval_name:
+            raise errors.missing_parameter("interval")
+        interval = INTERVALS.get(interval_name)
+        if interval is None:
+            raise errors.invalid_interval()
+        limit = errors.page_limit(request.query)
+        start = errors.int_param(request.query, "startTime")
+        end = errors.int_param(request.query, "endTime")
+        self.state.stats.count_klines(spec.market_id, interval.name)
+        faults, now = self.state.injector.faults, self.state.clock()
 
-def _swap_high_low(candles: Candles, windows: tuple[tuple[int, int], ...]) -> Candles:
-    """Serve the candles opening in `windows` with high and low swapped: broken exchange data."""
-    if not windows or not len(candles):
-        return candles
-    bad = np.zeros(len(candles), dtype=bool)
-    for start, end in windows:
-        bad |= (candles.time >= start) & (candles.time < end)
-    high, low = np.where(bad, candles.low, candles.high), np.where(bad, candles.high, candles.low)
-    return replace(candles, high=high, low=low)
+        def build() -> list[str]:
+            candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)
+            return format_rows(spec, interval, swap_high_low(candles, faults.bad_candles))
+
+        rows = await asyncio.get_running_loop().run_in_executor(None, build)
+        return self._page(request, rows, limit)
+
+    def trades_endpoint(self, build: PageBuilder) -> Handler:
+        """A handler serving ``build``'s page of trades (built off the event loop)."""
+
+        async def handle(request: web.Request) -> web.Response:
+            spec, query = self._spec(request), request.query
+            faults, now = self.state.injector.faults, self.state.clock()
+            loop = asyncio.get_running_loop()
+            rows, limit = await loop.run_in_executor(
+                None, build, spec, query, now, faults.maintenance
+            )
+            return self._page(request, rows, limit)
+
+        return handle
 
 
 def _duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:

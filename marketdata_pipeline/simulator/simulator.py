@@ -17,7 +17,7 @@ from marketdata_pipeline.simulator.faults import FaultInjector, Faults
 from marketdata_pipeline.simulator.ratelimit import WeightLimiter
 from marketdata_pipeline.simulator.server import ServerState, build_app
 from marketdata_pipeline.simulator.stats import Stats
-from marketdata_pipeline.simulator.symbols import make_specs
+from marketdata_pipeline.simulator.symbols import DEFAULT_TRADES_PER_MINUTE, make_specs
 
 
 def wall_clock_ms() -> int:
@@ -28,7 +28,8 @@ class Simulator:
     """A local Binance spot REST API with deterministic candles and switchable faults.
 
     ``clock`` (a callable returning epoch ms) replaces real time for candle visibility, weight
-    windows and statistics, so tests can move time without sleeping.
+    windows and statistics, so tests can move time without sleeping. ``trades_per_minute`` is
+    the mean raw trade count of a minute (aggTrades are about 70% of it) in every market.
     """
 
     def __init__(
@@ -39,10 +40,11 @@ class Simulator:
         faults: Faults | None = None,
         symbols: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Callable[[], int] | None = None,
+        trades_per_minute: int = DEFAULT_TRADES_PER_MINUTE,
     ) -> None:
         self.host, self.port = host, port
         self._state = ServerState(
-            specs=make_specs(symbols),
+            specs=make_specs(symbols, trades_per_minute),
             clock=clock or wall_clock_ms,
             weight_limit=weight_limit,
             injector=FaultInjector(faults),

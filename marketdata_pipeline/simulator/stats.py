@@ -75,5 +75,8 @@ class Stats:
                 "in_flight": self._in_flight,
                 "klines_requests": self._by_path.get("/api/v3/klines", 0),
                 "klines_by_market": dict(self._klines),
+                "agg_trades_requests": self._by_path.get("/api/v3/aggTrades", 0),
+                "trades_requests": self._by_path.get("/api/v3/trades", 0),
+                "historical_trades_requests": self._by_path.get("/api/v3/historicalTrades", 0),
                 "faults_injected": dict(self._faults),
             }

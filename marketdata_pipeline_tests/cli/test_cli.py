@@ -169,15 +169,22 @@ def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
 
 def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     port = free_port()
-    server = marketdata("simulate", "--port", str(port), cwd=tmp_path, wait=False)
+    args = ("simulate", "--port", str(port), "--trades-per-minute", "100")
+    server = marketdata(*args, cwd=tmp_path, wait=False)
     try:
         first = server.stdout.readline()
         assert f"http://127.0.0.1:{port}" in first
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=10) as answer:
             assert json.load(answer) == {}
+        days = f"http://127.0.0.1:{port}/api/v3/klines?symbol=BTCUSDT&interval=1d&limit=2"
+        with urllib.request.urlopen(days, timeout=10) as answer:
+            yesterday = json.load(answer)[0]
+        assert 0.95 < yesterday[8] / (100 * 1_440) < 1.05  # trades in a whole day
     finally:
         server.terminate()
         server.wait(10)
+    result = CliRunner().invoke(main, ["simulate", "--trades-per-minute", "5"])
+    assert result.exit_code == 2 and "'--trades-per-minute': 5 is not in the range" in result.output
 
 
 def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
