@@ -58,7 +58,7 @@ def int_param(query: Mapping[str, str], name: str, signed: bool = True) -> int |
     if raw is None or raw == "":
         return None
     digits = raw[1:] if signed and raw.startswith("-") else raw
-    if not digits.isdigit() or len(raw) > 20:
+    if not digits.isdigit() or len(raw) > 20 or not -(2**62) <= int(raw) < 2**62:
         raise illegal_parameter(name)
     return int(raw)
 

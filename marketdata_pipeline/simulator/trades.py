@@ -21,7 +21,7 @@ from marketdata_pipeline.simulator.noise import Channel, random_shares, uniform
 from marketdata_pipeline.simulator.symbols import MarketSpec
 from marketdata_pipeline.simulator.trade_ids import first_ids
 
-_INDEX_BITS = 20  # noise index = minute << 20 | position in minute (< 100,000 aggTrades)
+_INDEX_BITS = 20  # noise index = minute << 20 | position in the minute (< 2**20 aggTrades)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def split_groups(extra: np.ndarray, counts: np.ndarray, shares: np.ndarray) -> n
     return parts
 
 
-def _agg_counts(levels: Levels) -> np.ndarray:
+def agg_counts(levels: Levels) -> np.ndarray:
     """(BUCKETS, minutes) aggTrades per bucket: at least one, at most its trades, summing to
     the minute's aggTrade count. Floors of a common share, the rest where there is room."""
     room = levels.trades.reshape(BUCKETS, -1) - 1.0
@@ -89,7 +89,7 @@ def agg_trades(spec: MarketSpec, start_minute: int, end_minute: int) -> Trades:
     levels = minute_levels(spec, start_minute, end_minute)
     n = end_minute - start_minute
     # Per minute, bucket by bucket: bucket = side * LEVELS + level.
-    aggs = _agg_counts(levels).T.ravel()
+    aggs = agg_counts(levels).T.ravel()
     trades = levels.trades.reshape(BUCKETS, n).T.ravel().astype(np.int64)
     units = levels.units.reshape(BUCKETS, n).T.ravel().astype(np.int64)
     minute_first = np.cumsum(levels.agg) - levels.agg

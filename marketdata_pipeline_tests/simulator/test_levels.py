@@ -4,7 +4,7 @@ import pytest
 from marketdata_pipeline.simulator.levels import HIGH, LOW, level_units
 from marketdata_pipeline.simulator.market import minute_levels
 from marketdata_pipeline.simulator.symbols import MarketSpec, make_specs
-from marketdata_pipeline.simulator.trades import _agg_counts
+from marketdata_pipeline.simulator.trades import agg_counts
 
 from .conftest import MINUTE, NOW_MS
 
@@ -18,7 +18,7 @@ def test_buckets_hold_whole_trades_and_units_that_sum_exactly(spec: MarketSpec) 
     assert np.array_equal(levels.trades.sum(axis=(0, 1)), levels.raw)
     assert levels.trades.min() >= 1 and np.all(levels.units >= levels.trades)
     assert np.all(levels.trades % 1 == 0) and np.all(levels.units % 1 == 0)
-    aggs = _agg_counts(levels)
+    aggs = agg_counts(levels)
     assert np.array_equal(aggs.sum(axis=0), levels.agg)
     assert aggs.min() >= 1 and np.all(aggs <= levels.trades.reshape(12, -1))
     assert np.all((levels.price[LOW] <= levels.price) & (levels.price <= levels.price[HIGH]))

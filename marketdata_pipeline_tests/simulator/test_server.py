@@ -62,6 +62,8 @@ def test_limit_is_capped_at_1000(sim: Simulator, http: requests.Session) -> None
     response = klines(http, sim.url, symbol="BTCUSDT", interval="1m", startTime=0, limit=5000)
     assert response.status_code == 200 and len(response.json()) == 1000
     assert klines(http, sim.url, symbol="BTCUSDT", interval="1m", limit=0).json()["code"] == -1130
+    huge = klines(http, sim.url, symbol="BTCUSDT", interval="1m", startTime=10**19)
+    assert huge.status_code == 400 and huge.json()["code"] == -1100  # not a 500 from int64
 
 
 def test_in_progress_candle_is_partial(exchange: ccxt.binance, clock: FakeClock) -> None:

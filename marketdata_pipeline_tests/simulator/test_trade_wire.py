@@ -170,6 +170,7 @@ def test_limits(sim: Simulator, http: requests.Session) -> None:
         }
         assert get(path, symbol="NOPEUSDT").json()["code"] == -1121
     assert get("aggTrades", fromId=-1).json()["code"] == -1100
+    assert get("aggTrades", startTime=10**19).json()["code"] == -1100  # beyond int64
     assert http.get(f"{sim.url}/api/v3/aggTrades").json()["code"] == -1102
 
 
