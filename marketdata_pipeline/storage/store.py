@@ -188,6 +188,8 @@ class CandleStore:
         key = UNIQUE_KEY.get(library, index)
         with self.lock(series) as waited:
             stored = self.read(series, start_ms, end_ms, library)
+            if not stored.width:  # a new symbol of a library without a fixed schema
+                stored = candles.clear()
             merged = (
                 pl.concat([stored, candles], how="diagonal_relaxed")
                 .unique(key, keep="first", maintain_order=True)
