@@ -102,9 +102,10 @@ class CandleStore:
         frame = lib.read(
             series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
         ).data
-        frame = frame.with_columns(  # the first column is the index: open_time, or a day
-            pl.col(frame.columns[0]).dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
-        )
+        naive = [c for c, t in frame.schema.items() if t == pl.Datetime and t.time_zone is None]
+        frame = frame.with_columns(  # times in ms, UTC (a column of nulls comes back naive)
+            pl.col(naive).dt.replace_time_zone("UTC"), pl.col(pl.Float64).fill_nan(None)
+        ).with_columns(pl.col(pl.Datetime).dt.cast_time_unit("ms"))
         schema = SCHEMAS.get(library, {})
         return frame.cast(
             {c: schema[c] for c in FLOAT_STORED if c in frame.columns and c in schema}
