@@ -69,7 +69,9 @@ def polled_asset(series: Series) -> AssetsDefinition:
                 else ticker_findings(rows)
             )
             rules = merge_findings(rules, found)
-            start = max(w.start, first_ever or w.end)
+            # Slots on the collector's grid (epoch-aligned), from the first ever collected.
+            every = int(series.every_seconds * 1000)
+            start = max(w.start, (first_ever or w.end) // every * every)
             slots = cadence_finding(
                 rows["local_timestamp"], start, min(w.end, now_ms()), series.every_seconds
             )

@@ -1,5 +1,7 @@
 """The daily order book, metrics and ticker assets over what the collector stored."""
 
+import time
+
 import polars as pl
 
 from marketdata_pipeline.books.metrics import book_metrics
@@ -21,11 +23,9 @@ def checks_of(result) -> dict:
 
 
 def test_a_paused_collector_shows_as_missing_slots_not_invented_rows(make_project):
-    project, book, tickers = book_project(make_project)
+    project, book, _ = book_project(make_project)
     collect(project, 2.5)
     paused = project.store.read(book, None, None, ORDER_BOOKS)
-    import time
-
     time.sleep(3)
     collect(project, 2.5)
     stored = project.store.read(book, None, None, ORDER_BOOKS)
