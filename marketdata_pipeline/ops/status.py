@@ -9,6 +9,7 @@ from ..automation.freshness import lag_of
 from ..automation.schedules import CADENCE
 from ..config import LoadedConfig, Series
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
+from ..storage.schema import LIBRARY_OF
 from ..storage.store import store_for
 from .diagnosis import RunIndex, began_ms, duration, in_progress, run_error, when, why_stale
 
@@ -36,13 +37,15 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
 
 
 def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) -> list[dict]:
-    """One row per series: newest candle, lag, freshness and why it is stale, runs in progress,
-    last run, next tick, and the last failed run's error."""
+    """One row per series, candles then trades: newest candle (or trade), lag, freshness and
+    why it is stale, runs in progress, last run, next tick, and the last failed run's error.
+    Trades are measured like the freshness sensor measures them: as a 1m series."""
     store = store_for(config)
     index = RunIndex(instance, [c.id for c in config.connectors])
     rows = []
-    for series in config.series:
-        lag = lag_of(series, store.summary(series).last_ms, now_ms, config.model.freshness)
+    for series in [*config.series, *config.trade_series]:
+        last_ms = store.summary(series, LIBRARY_OF[series.data]).last_ms
+        lag = lag_of(series, last_ms, now_ms, config.model.freshness)
         runs = index.of(series)
         failed = index.last(series, [DagsterRunStatus.FAILURE])
         error = run_error(instance, failed.dagster_run.run_id) if failed else "-"
@@ -50,7 +53,7 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
         rows.append(
             {
                 "series": series.name,
-                "last_candle": when(lag.last_ms),
+                "last": when(lag.last_ms),
                 "lag": duration(lag.lag_ms),
                 "state": "stale" if lag.stale else "fresh",
                 "why": why_stale(lag, runs, error, now_ms) if lag.stale else "-",

@@ -17,9 +17,13 @@ from fastapi.testclient import TestClient
 from marketdata_pipeline.access.api import MAX_LIMIT, create_app
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
-from marketdata_pipeline.storage.schema import INDICATORS
+from marketdata_pipeline.storage.schema import INDICATORS, TRADE_CANDLES
+from marketdata_pipeline.storage.store import store_for
 
 from ..conftest import day_key, free_port, market, marketdata
+from .test_market_data import traded
+
+__all__ = ["traded"]  # trades and trade candles written to the store
 
 DAY2, DAY1 = day_key(2), day_key(1)
 BTC = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
@@ -133,6 +137,98 @@ def test_bad_parameters_get_a_one_line_detail(make_project, path, params, status
     answer = client.get(path, params=query)
     assert answer.status_code == status
     assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+
+
+def test_trade_pages_follow_the_cursor_inside_a_millisecond(traded):
+    client = TestClient(create_app(traded.config))
+    query = {"exchange": "binance", "symbol": "btc/usdt", "start": DAY2, "limit": 3}
+    answers = pages(client, "/trades", **query, end=f"{DAY2}T00:00:05")
+    assert [a["count"] for a in answers] == [3, 3, 3, 1]
+    assert [a["next_after"] for a in answers] == [
+        f"1002@{DAY2}T00:00:01.000Z",
+        f"1005@{DAY2}T00:00:02.000Z",
+        f"1008@{DAY2}T00:00:04.000Z",
+        None,
+    ]
+    assert [r["id"] for a in answers for r in a["rows"]] == list(range(1000, 1010))
+    assert answers[0]["rows"][2] == {
+        "timestamp": f"{DAY2}T00:00:01.000Z",
+        **{"id": 1002, "price": 50_001.0, "amount": 0.003, "cost": 50_001.0 * 0.003},
+        **{"side": "sell", "first_trade_id": 10_020, "last_trade_id": 10_022},
+    }
+    assert answers[0]["series"] == "binance/btc_usdt/trades"
+    whole = pages(client, "/trades", exchange="binance", symbol="BTC/USDT", limit=MAX_LIMIT)
+    assert [a["count"] for a in whole] == [10_000, 10_000, 1480]
+
+
+def test_candles_from_trades_page_like_candles(traded):
+    client = TestClient(create_app(traded.config))
+    query = {**BTC, "from_trades": "true", "start": f"{DAY2}T02:00", "limit": 25}
+    answers = pages(client, "/candles", **query)
+    assert [a["count"] for a in answers] == [25, 25, 10]
+    rows = [r for a in answers for r in a["rows"]]
+    stored = store_for(traded.config).read(traded.series(), library=TRADE_CANDLES).tail(60)
+    assert [r["trades"] for r in rows] == stored["trades"].to_list()
+    assert rows[30] == {
+        "open_time": f"{DAY2}T02:30:00Z",
+        **dict.fromkeys(("open", "high", "low", "close")),
+        **dict.fromkeys(("volume", "quote_volume", "taker_buy_volume"), 0.0),
+        **{"taker_buy_quote_volume": 0.0, "trades": 0},
+    }
+    exchange = client.get("/candles", params={**BTC, "start": DAY2}).json()
+    assert exchange["count"] == 0  # the exchange's own candles: none stored
+
+
+def test_series_and_freshness_list_the_trade_series(traded):
+    client = TestClient(create_app(traded.config))
+    listed = {s["series"]: s for s in client.get("/series").json()}
+    assert listed["binance/btc_usdt/trades"] == {
+        "series": "binance/btc_usdt/trades",
+        **{"exchange": "binance", "symbol": "BTC/USDT", "timeframe": None, "data": "trades"},
+        "start": str(traded.series().start),
+        "first": f"{DAY2}T00:00:00Z",
+        "last": f"{DAY2}T02:59:59Z",
+        **{"rows": 3 * 7200 - 120, "indicator_rows": None, "trade_candle_rows": None},
+    }
+    assert listed["binance/btc_usdt/1m"]["trade_candle_rows"] == 180
+    assert listed["binance/btc_usdt/1h"]["trade_candle_rows"] == 3
+    assert listed["binance/sol_usdt/1m"]["trade_candle_rows"] is None
+    fresh = {s["series"]: s for s in client.get("/freshness").json()}
+    eth = fresh["binance/eth_usdt/trades"]
+    assert (eth["last"], eth["stale"], eth["tolerance_seconds"]) == (
+        f"{DAY2}T00:59:59Z",
+        True,
+        2 * 60 + 120,
+    )
+    assert eth["lag_seconds"] > 86_400
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "detail"),
+    [
+        (
+            {"symbol": "SOL/USDT"},
+            404,
+            "binance SOL/USDT collects no trades; set `trades: true` on"
+            " exchanges[binance].markets[SOL/USDT] in ",
+        ),
+        ({"exchange": "kraken"}, 404, "no configured market kraken BTC/USDT; see /series"),
+        ({"after": "x"}, 400, "after: 'x' is not a cursor; pass `next_after` of the previous"),
+        ({"after": "7@2024-02-30"}, 400, "after: '7@2024-02-30' is not a cursor"),
+        ({"start": "soon"}, 400, "start: invalid date 'soon'; use YYYY-MM-DD"),
+        ({"start": "2024-01-02", "end": "2024-01-01"}, 400, "start 2024-01-02 is not before end"),
+        ({"limit": MAX_LIMIT + 1}, 422, "limit: Input should be less than or equal to 10000"),
+        ({"timeframe": "1m"}, 422, "timeframe: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_trade_parameters_get_a_one_line_detail(traded, params, status, detail):
+    client = TestClient(create_app(traded.config))
+    answer = client.get("/trades", params={"exchange": "binance", "symbol": "BTC/USDT", **params})
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+    if params.get("symbol") == "SOL/USDT":
+        candles = client.get("/candles", params={**BTC, **params, "from_trades": True})
+        assert (candles.status_code, candles.json()) == (404, answer.json())
 
 
 def test_freshness_tells_current_series_from_stale_ones(client):

@@ -33,7 +33,9 @@ def synced(make_project):
 
 def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     table = invoke("series").output.splitlines()
-    assert table[0].split() == ["exchange", "symbol", "timeframe", "start", "first", "last", "rows"]
+    assert table[0].split() == [
+        *("exchange", "symbol", "timeframe", "data", "start", "first", "last", "rows")
+    ]
     assert table[1].split()[:3] == ["binance", "BTC/USDT", "1m"] and table[1].split()[-1] == "1440"
     assert table[2].split()[-3:] == ["-", "-", "0"]
 
@@ -198,7 +200,7 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
     lines = series.splitlines()
     assert lines[0].split() == [
         "series",
-        "last_candle",
+        "last",
         "lag",
         "state",
         "why",

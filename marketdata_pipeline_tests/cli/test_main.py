@@ -20,16 +20,16 @@ from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
 from marketdata_pipeline.config import load_config
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, TRADES
 from marketdata_pipeline.storage.store import store_for
 
-from ..conftest import market
+from ..conftest import fake_trades, market
 
 CONFIG = """\
 exchanges:
   - id: binance
     markets:
-      - {symbol: BTC/USDT, timeframes: [1h], start: 2024-01-01, schedule: "*/5 * * * *"}
+      - {symbol: BTC/USDT, timeframes: [1h], start: 2024-01-01, schedule: "*/5 * * * *", trades: true}
 """
 HOURS = 48
 START_MS = 1_704_067_200_000  # 2024-01-01
@@ -37,7 +37,7 @@ START_MS = 1_704_067_200_000  # 2024-01-01
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A config and two days of hourly candles, written straight through the store."""
+    """A config, two days of hourly candles and 10 trades, written straight through the store."""
     folder = tmp_path_factory.mktemp("read_only")
     (folder / "marketdata.yaml").write_text(CONFIG)
     config = load_config(folder / "marketdata.yaml")
@@ -55,6 +55,8 @@ def project(tmp_path_factory) -> Path:
         }
     ).cast(CANDLE_SCHEMA)
     store_for(config).write(config.series[0], candles, START_MS, START_MS + HOURS * 3_600_000)
+    trades = fake_trades(START_MS, 10)
+    store_for(config).write(config.trade_series[0], trades, START_MS, START_MS + 5000, TRADES)
     return folder
 
 
@@ -86,7 +88,12 @@ def imports_of(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
             ["candles", "binance", "BTC/USDT", "1h", "--format", "json", "--end", "2024-01-02"],
             lambda out: len(json.loads(out)) == 24,
         ),
+        (
+            ["trades", "binance", "BTC/USDT", "--format", "json", "--end", "2024-01-01T00:00:02"],
+            lambda out: [t["id"] for t in json.loads(out)] == [1000, 1001, 1002, 1003],
+        ),
         (["sql", "SELECT count(*) AS n FROM candles"], lambda out: out.split() == ["n", "48"]),
+        (["sql", "SELECT count(*) AS n FROM trades"], lambda out: out.split() == ["n", "10"]),
         (
             ["chart", "binance", "BTC/USDT", "1h", "--start", "2024-01-01", "-o", "c.png"],
             lambda out: out == f"wrote c.png ({HOURS} candles)\n",

@@ -10,12 +10,21 @@ from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepo
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
-from marketdata_pipeline.ops.diagnosis import began_ms, when
+from marketdata_pipeline.ops.diagnosis import began_ms, duration, when
 from marketdata_pipeline.ops.status import series_rows
 from marketdata_pipeline.simulator import Faults
-from marketdata_pipeline.timeframes import now_ms
+from marketdata_pipeline.timeframes import HOUR_MS, MINUTE_MS, now_ms
 
-from ..conftest import TODAY, claim_slot, day_key, market, owned_run
+from ..conftest import (
+    TODAY,
+    claim_slot,
+    day_key,
+    day_ms,
+    fake_trades,
+    market,
+    owned_run,
+    store_trades,
+)
 
 ORIGIN = RemoteRepositoryOrigin(
     RegisteredCodeLocationOrigin("marketdata_pipeline"), "__repository__"
@@ -92,3 +101,25 @@ def test_an_exchange_gap_in_progress_is_named(make_project, simulator):
         "gave up after 1 attempts: MalformedPage: an empty page for binance/btc_usdt/1m ["
         in (row["last_error"])
     )
+
+
+def test_trade_series_show_their_last_trade_and_lag(make_project):
+    project = make_project([{**market(), "trades": True}, {**market("ETH/USDT"), "trades": True}])
+    start, now = day_ms(2), now_ms()
+    store_trades(project, "BTC/USDT", fake_trades(start, 7200), start, start + HOUR_MS)
+    minute = now // MINUTE_MS * MINUTE_MS  # ETH: trades of the last two minutes
+    store_trades(
+        project, "ETH/USDT", fake_trades(minute - 2 * MINUTE_MS, 240), minute - 120_000, minute
+    )
+    rows = {r["series"]: r for r in series_rows(project.config, project.instance, now)}
+    assert list(rows) == [
+        "binance/btc_usdt/1m",
+        "binance/eth_usdt/1m",
+        "binance/btc_usdt/trades",
+        "binance/eth_usdt/trades",
+    ]
+    btc, eth = rows["binance/btc_usdt/trades"], rows["binance/eth_usdt/trades"]
+    last_btc = start + HOUR_MS - 1000  # the last trade, at 00:59:59
+    assert (btc["last"], btc["state"], btc["why"]) == (f"{day_key(2)} 00:59", "stale", "never run")
+    assert btc["lag"] == duration(minute - MINUTE_MS - last_btc)  # behind the last closed minute
+    assert (eth["lag"], eth["state"], eth["why"]) == ("0h00m", "fresh", "-")
