@@ -103,7 +103,7 @@ def book_at_time(spec: MarketSpec, now_ms: int, limit: int = MAX_DEPTH) -> Book:
 def book_at(
     spec: MarketSpec, update_id: int, limit: int = MAX_DEPTH, now_ms: int | None = None
 ) -> Book:
-    """The book served with ``lastUpdateId == update_id``; ``now_ms`` (default: the wall
+    """The book answered with ``lastUpdateId == update_id``; ``now_ms`` (default: the wall
     clock) bounds the search for its aggTrade, and an id not yet served by then is an error."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if update_id > update_id_at(spec, now_ms):
