@@ -32,12 +32,22 @@ def missing_parameter(name: str) -> BinanceError:
     )
 
 
-def illegal_parameter(name: str) -> BinanceError:
+def illegal_parameter(name: str, legal: str = "^[0-9]{1,20}$") -> BinanceError:
     return BinanceError(
-        400,
-        -1100,
-        f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal}'."
     )
+
+
+SYMBOLS_PATTERN = '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'
+"""Binance's legal range for a ``symbols`` list, quoted in its -1100 answer."""
+
+
+def duplicate_symbols() -> BinanceError:
+    return BinanceError(400, -1151, "Symbol is present multiple times in the list.")
+
+
+def invalid_ticker_type() -> BinanceError:
+    return BinanceError(400, -1139, "Invalid ticker type.")
 
 
 def invalid_limit() -> BinanceError:

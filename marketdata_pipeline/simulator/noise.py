@@ -35,6 +35,9 @@ class Channel(IntEnum):
     AGG_ORDER = 14
     AGG_TIME = 15
     RAW_UNITS = 16
+    BOOK_TOP = 17
+    BOOK_PHASE = 18
+    BOOK_LEVEL = 19
     OCTAVE = 100
 
 

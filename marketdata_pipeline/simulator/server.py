@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from marketdata_pipeline.simulator import errors, trade_wire
+from marketdata_pipeline.simulator import book, errors, ticker, trade_wire
 from marketdata_pipeline.simulator.aggregate import Gaps
 from marketdata_pipeline.simulator.errors import BinanceError
 from marketdata_pipeline.simulator.exchange_info import exchange_info
@@ -35,6 +35,11 @@ WEIGHTS = {
     "/api/v3/klines": 2,
     **trade_wire.WEIGHTS,
 }
+QUERY_WEIGHTS: dict[str, Callable[[Mapping[str, str]], int]] = {
+    "/api/v3/depth": book.depth_weight,
+    "/api/v3/ticker/24hr": ticker.weight,
+}
+"""Endpoints whose weight depends on the request (levels asked for, symbols listed)."""
 _JSON = "application/json"
 _PLAN = web.RequestKey("fault_plan", FaultPlan)
 
@@ -110,6 +115,8 @@ def build_app(state: ServerState) -> web.Application:
     app.router.add_get(
         "/api/v3/historicalTrades", api.trades_endpoint(trade_wire.historical_trades_page)
     )
+    app.router.add_get("/api/v3/depth", api.depth)
+    app.router.add_get("/api/v3/ticker/24hr", api.ticker_24hr)
     app.router.add_route("*", "/api/{tail:.*}", api.unknown)
     app.router.add_get("/sim/stats", control.stats)
     app.router.add_get("/sim/faults", control.get_faults)
@@ -125,7 +132,8 @@ async def _answer(
     now = state.clock()
     ip = request.remote or "127.0.0.1"
     limit = state.effective_weight_limit()
-    weight = WEIGHTS.get(request.path, 1)
+    by_query = QUERY_WEIGHTS.get(request.path)
+    weight = by_query(request.query) if by_query else WEIGHTS.get(request.path, 1)
     admission = state.limiter.charge(ip, weight, now, limit, force_reject=plan.storm)
     if not admission.admitted:
         if plan.storm:
@@ -221,6 +229,19 @@ class _ApiRoutes:
 
         rows = await asyncio.get_running_loop().run_in_executor(None, build)
         return self._page(request, rows, limit)
+
+    async def depth(self, request: web.Request) -> web.Response:
+        spec, limit, now = self._spec(request), book.depth_limit(request.query), self.state.clock()
+        loop = asyncio.get_running_loop()
+        return _json_response(await loop.run_in_executor(None, book.depth_body, spec, limit, now))
+
+    async def ticker_24hr(self, request: web.Request) -> web.Response:
+        specs, single = ticker.wanted(self.state.specs, request.query)
+        kind, now = ticker.ticker_type(request.query), self.state.clock()
+        gaps = self.state.injector.faults.maintenance
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(None, ticker.tickers_body, specs, single, kind, now, gaps)
+        return _json_response(body)
 
     def trades_endpoint(self, build: PageBuilder) -> Handler:
         """A handler serving ``build``'s page of trades (built off the event loop)."""

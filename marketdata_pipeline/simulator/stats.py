@@ -78,5 +78,7 @@ class Stats:
                 "agg_trades_requests": self._by_path.get("/api/v3/aggTrades", 0),
                 "trades_requests": self._by_path.get("/api/v3/trades", 0),
                 "historical_trades_requests": self._by_path.get("/api/v3/historicalTrades", 0),
+                "depth_requests": self._by_path.get("/api/v3/depth", 0),
+                "ticker_requests": self._by_path.get("/api/v3/ticker/24hr", 0),
                 "faults_injected": dict(self._faults),
             }
