@@ -14,12 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 
+import ccxt
 import polars as pl
 
 from ..books.layout import snapshot_rows, ticker_rows
 from ..config import LoadedConfig, Series
 from ..exchange.client import ExchangeClient
-from ..exchange.errors import FetchError
+from ..exchange.errors import FetchError, MalformedPage
 from ..exchange.quirks import stepped_weight
 from ..exchange.resource import exchange_resource_key, exchange_resources
 from ..storage.locks import lease
@@ -97,7 +98,10 @@ class Collector:
         weight = stepped_weight(client.connector.id, "order_book", series.depth, 1)
 
         async def fetch():
-            return await client.exchange.fetch_order_book(series.symbol, limit=series.depth)
+            book = await _parsed(client.exchange.fetch_order_book(series.symbol, series.depth))
+            if book.get("nonce") is None or not (book["bids"] and book["asks"]):
+                raise MalformedPage(f"a book without update id or levels for {series.symbol}")
+            return book
 
         async for _ in _slots(series.every_seconds, stop):
             book = await self._request(client, f"{series.name} snapshot", fetch, weight)
@@ -111,13 +115,16 @@ class Collector:
         weight = stepped_weight(client.connector.id, "tickers", len(symbols), 1)
 
         async def fetch():
-            return await client.exchange.fetch_tickers(symbols)
+            tickers = await _parsed(client.exchange.fetch_tickers(symbols))
+            if not all(isinstance(tickers.get(s), dict) for s in symbols):
+                raise MalformedPage(f"tickers answer without {', '.join(symbols)}")
+            return tickers
 
         async for _ in _slots(members[0].every_seconds, stop):
             tickers = await self._request(client, f"{client.connector.id} tickers", fetch, weight)
-            if not tickers:
+            if tickers is None:
                 continue
-            frame = ticker_rows({s: tickers[s] for s in symbols if s in tickers}, _now_ms())
+            frame = ticker_rows({s: tickers[s] for s in symbols}, _now_ms())
             for (symbol,), rows in frame.partition_by("symbol", as_dict=True).items():
                 self.pending[names[symbol]].append(rows.drop("symbol"))
 
@@ -151,6 +158,17 @@ class Collector:
             )
             self.stored[name] += written.rows_written
             self.say(f"stored {written.rows_written} snapshots of {name}")
+
+
+async def _parsed(answer):
+    """ccxt's parse of a broken body can fail outside its own errors (AttributeError on a
+    bogus tickers list): that is a bad answer to retry, not a reason to stop collecting."""
+    try:
+        return await answer
+    except ccxt.BaseError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise MalformedPage(f"unreadable answer: {type(e).__name__}: {e}") from None
 
 
 async def _slots(every_seconds: float, stop: asyncio.Event):

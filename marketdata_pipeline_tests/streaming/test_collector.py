@@ -6,9 +6,10 @@ import time
 
 import polars as pl
 import pytest
-from marketdata_pipeline.simulator.book import book_at
 
 from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.simulator import Faults
+from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import ORDER_BOOKS, TICKERS
 from marketdata_pipeline.streaming.collector import Collector
@@ -119,3 +120,26 @@ def test_the_budget_charges_a_snapshot_by_its_depth(depth, weight):
     from marketdata_pipeline.exchange.quirks import stepped_weight
 
     assert stepped_weight("binance", "order_book", depth, 1) == weight
+
+
+def test_bad_answers_are_retried_and_never_stored(make_project, simulator):
+    project, book, tickers = book_project(make_project, max_retries=8)
+    simulator.set_faults(Faults(malformed_rate=0.3, error_rate=0.1, seed=4))
+    try:
+        collect(project, 4.5)
+        faults = simulator.stats()["faults_injected"]
+    finally:
+        simulator.set_faults(Faults())
+    assert sum(faults.values()) > 0
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    assert stored.height >= 3 and stored["update_id"].is_not_null().all()
+    for row in stored.iter_rows(named=True):
+        expected = snapshot_rows([book_at(BTC, row["update_id"], DEPTH).to_ccxt(BTC)], DEPTH, 0)
+        assert (
+            pl.DataFrame([row])
+            .drop("timestamp", "local_timestamp")
+            .equals(expected.drop("timestamp", "local_timestamp"))
+        )
+    for ticker in tickers:
+        rows = project.store.read(ticker, None, None, TICKERS)
+        assert rows.height >= 3 and (rows["bid"] < rows["ask"]).all()
