@@ -91,13 +91,15 @@ async def _by_id(
     while not done:
         starts = [cursor + k * size for k in range(width)]
         wave = await asyncio.gather(*(_id_page(client, quirk, series, s, size) for s in starts))
-        for page_first, (frame, holes, served) in zip(starts, wave, strict=True):
-            if served < size and (not frame.height or _last_ms(frame) < hi):
-                # Short before the range's end: the newest trade, or an answer cut short.
-                # Only the same answer twice ends the range.
+        for page_first, (frame, holes, top) in zip(starts, wave, strict=True):
+            last_id = page_first + size - 1
+            if top < last_id and (not frame.height or _last_ms(frame) < hi):
+                # Short of its last id before the range's end: the exchange's newest trade
+                # (later ones happen after the range), or an answer cut short. Only the same
+                # answer twice ends the range.
                 again = await _id_page(client, quirk, series, page_first, size)
-                if again[2] > served:
-                    frame, holes, served = again
+                if again[2] > top:
+                    frame, holes, top = again
             if page_first == first and not frame.height:
                 raise FetchError(
                     f"{client.connector.id} {series.name}: trade {first} was found by time but"
@@ -105,7 +107,7 @@ async def _by_id(
                 )
             pages.append(frame.filter(pl.col("timestamp").dt.epoch("ms") < hi))
             gaps += holes
-            if served < size or (frame.height and _last_ms(frame) >= hi):
+            if top < last_id or (frame.height and _last_ms(frame) >= hi):
                 done = True
                 break
         cursor += width * size
@@ -120,17 +122,18 @@ async def _by_id(
 async def _id_page(
     client: ExchangeClient, quirk: TradeIds, series: Series, first: int, size: int
 ) -> tuple[pl.DataFrame, list[tuple[int, int]], int]:
-    """Trades first..first+size-1, the holes among them the exchange served twice, and how
-    many rows it served (fewer than `size`: the page holds its newest trade)."""
+    """Trades first..first+size-1, the holes among them the exchange served twice, and the
+    highest id served (below first+size-1: the page holds the exchange's newest trade)."""
     what = f"trades of {series.symbol} from id {first}"
     params = {quirk.from_id: first, quirk.limit: size}
     raw = await _request(client, quirk, series, what, params)
     frame, holes = _ids_from(raw, first, size)
+    top = int(raw["id"].max()) if raw.height else first - 1
     if not holes or not quirk.contiguous:
-        return frame, [], raw.height
+        return frame, [], top
     again, _ = _ids_from(await _request(client, quirk, series, what, params), first, size)
     merged = pl.concat([frame, again]).unique("id", keep="first").sort("id")
-    return merged, _holes(merged["id"].to_list(), first, first + size, raw), raw.height
+    return merged, _holes(merged["id"].to_list(), first, first + size, raw), top
 
 
 def _ids_from(

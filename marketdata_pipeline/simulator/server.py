@@ -253,6 +253,11 @@ class _ApiRoutes:
             rows, limit = await loop.run_in_executor(
                 None, build, spec, query, now, faults.maintenance
             )
+            plan = request.get(_PLAN)
+            if plan is not None and plan.hole_at is not None and len(rows) > 5:
+                self.state.stats.count_fault("trade_hole")
+                at = 1 + int(plan.hole_at * (len(rows) - 5))
+                rows = rows[:at] + rows[at + 3 :]
             return self._page(request, rows, limit)
 
         return handle

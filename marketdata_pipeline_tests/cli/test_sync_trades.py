@@ -1,12 +1,17 @@
 """`marketdata sync` with trades: trades first, then candles and the candles built from them."""
 
+import signal
+import time
+
 import polars as pl
 from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
+from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.storage.schema import CANDLES, TRADE_CANDLES, TRADES
 
-from ..conftest import day_key, day_ms, market
+from ..conftest import day_key, day_ms, market, marketdata
+from ..trades.test_assets import exchange_trades, stored_trades
 
 
 def sync(*args: str):
@@ -66,3 +71,63 @@ def test_candles_alone_leave_trades_alone(make_project, simulator):
     assert simulator.stats()["agg_trades_requests"] == 0
     trade_candles = project.store.read(project.series(), None, None, TRADE_CANDLES)
     assert trade_candles.height == 0 and isinstance(trade_candles, pl.DataFrame)
+
+
+def test_parallel_trade_syncs_lose_and_duplicate_nothing(make_project, simulator, tmp_path):
+    project = make_project([market(trades=True)], page_concurrency=2, pages_per_write=1)
+    series = project.config.trade_series[0]
+    runs = [
+        marketdata(
+            "sync",
+            "--data",
+            "trades",
+            "--start",
+            day_key(a),
+            "--end",
+            day_key(b),
+            cwd=tmp_path,
+            wait=False,
+        )
+        for a, b in ((4, 1), (3, 1))
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    stored = stored_trades(project, series, day_ms(4), day_ms(1))
+    assert stored["id"].is_unique().all()
+    assert stored.equals(exchange_trades(simulator, "BTC/USDT", day_ms(4), day_ms(1)))
+
+
+def test_a_killed_trade_sync_is_repaired_by_the_next(make_project, simulator, tmp_path):
+    project = make_project([market(trades=True)], page_concurrency=1, pages_per_write=1)
+    series = project.config.trade_series[0]
+    simulator.set_faults(Faults(latency_ms=30))
+    try:
+        run = marketdata(
+            "sync",
+            "--data",
+            "trades",
+            "--start",
+            day_key(3),
+            "--end",
+            day_key(1),
+            cwd=tmp_path,
+            wait=False,
+        )
+        deadline = time.time() + 120
+        while not project.store.coverage(series, TRADES).ranges and time.time() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        simulator.set_faults(Faults())
+    covered = project.store.coverage(series, TRADES).ranges
+    assert covered and covered[0][1] < day_ms(1)  # killed part-way
+    again = marketdata(
+        "sync", "--data", "trades", "--start", day_key(3), "--end", day_key(1), cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr
+    assert "healed:" in again.stderr
+    assert project.store.coverage(series, TRADES).ranges == [(day_ms(3), day_ms(1))]
+    stored = stored_trades(project, series, day_ms(3), day_ms(1))
+    assert stored.equals(exchange_trades(simulator, "BTC/USDT", day_ms(3), day_ms(1)))

@@ -134,3 +134,46 @@ def test_only_settled_trades_of_today_are_stored(make_project, simulator):
     assert stored["timestamp"].dt.epoch("ms").max() < after - settle
     (covered,) = project.store.coverage(series, TRADES).ranges
     assert covered[0] == day_ms(0) and covered[1] <= after - settle
+
+
+def test_a_hole_served_once_is_refetched(make_project, simulator):
+    project, series = trades_project(make_project)
+    simulator.set_faults(Faults(trade_hole_rate=0.4, seed=2))
+    try:
+        result = project.materialize(series, day_key(6))
+        holes = simulator.stats()["faults_injected"].get("trade_hole", 0)
+    finally:
+        simulator.set_faults(Faults())
+    assert holes > 0
+    assert metadata_of(result, "trades")["missing_ids"] == 0
+    assert project.store.coverage(series, TRADES).gaps == []
+    stored = stored_trades(project, series, day_ms(6), day_ms(5))
+    assert stored.equals(exchange_trades(simulator, "BTC/USDT", day_ms(6), day_ms(5)))
+
+
+def test_a_hole_the_exchange_confirms_is_recorded_never_invented(make_project, simulator):
+    project, series = trades_project(make_project)
+    outage = (day_ms(7) + 600 * 60_000, day_ms(7) + 630 * 60_000)
+    simulator.set_faults(Faults(maintenance=(outage,)))
+    try:
+        result = project.materialize(series, day_key(7))
+        expected = exchange_trades(simulator, "BTC/USDT", day_ms(7), day_ms(6))
+    finally:
+        simulator.set_faults(Faults())
+    stored = stored_trades(project, series, day_ms(7), day_ms(6))
+    assert stored.equals(expected)
+    inside = stored.filter(pl.col("timestamp").is_between(outage[0], outage[1], closed="left"))
+    assert inside.height == 0
+    before = stored.filter(pl.col("timestamp") < outage[0])["id"].max()
+    after = stored.filter(pl.col("timestamp") >= outage[1])["id"].min()
+    metadata = metadata_of(result, "trades")
+    assert metadata["missing_ids"] == after - before - 1 > 0
+    assert project.store.coverage(series, TRADES).gaps == [(before + 1, after)]
+    checks = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert [(c.check_name, c.passed) for c in checks if c.asset_key.path[-1] == "trades"] == [
+        ("complete", True)
+    ]
