@@ -18,22 +18,12 @@ class _Model(BaseModel):
 
 
 class RateLimit(_Model):
-    """Request budget of one connector: `weight` units per `period_seconds`, shared by all workers."""
+    """An override of a connector's request budget (by default taken from ccxt, see
+    `exchange.limits`): `weight` units per `period_seconds`, shared by all workers, in the
+    units requests are charged in (Binance: its request weight)."""
 
-    weight: int = Field(6000, gt=0)
+    weight: float = Field(gt=0)
     period_seconds: float = Field(60.0, gt=0)
-    ohlcv_weight: int = Field(2, gt=0)
-    markets_weight: int = Field(20, gt=0)
-    trades_weight: int = Field(4, gt=0, description="a page of trades (Binance aggTrades: 4)")
-
-    @model_validator(mode="after")
-    def _requests_fit(self) -> RateLimit:
-        heaviest = max(self.ohlcv_weight, self.markets_weight, self.trades_weight)
-        if heaviest > self.weight:
-            raise ValueError(
-                f"weight {self.weight} is below one request's weight ({heaviest}); raise it"
-            )
-        return self
 
 
 class Quality(_Model):
@@ -110,7 +100,9 @@ class Connector(_Model):
         default_factory=dict,
         description="ccxt credential field -> name of the environment variable holding it",
     )
-    rate_limit: RateLimit = RateLimit()
+    rate_limit: RateLimit | None = Field(
+        None, description="override of the budget ccxt gives for this exchange"
+    )
     pool_size: int = Field(4, gt=0)
     page_size: int = Field(1000, gt=0)
     page_concurrency: int = Field(8, gt=0)

@@ -27,6 +27,7 @@ from .errors import (
     MalformedPage,
     one_line,
 )
+from .limits import budgeted
 from .pages import UNIFIED, as_candles, clean_page
 from .quirks import RAW_KLINES
 
@@ -34,7 +35,7 @@ from .quirks import RAW_KLINES
 @dataclass
 class FetchStats:
     requests: int = 0
-    weight: int = 0
+    weight: float = 0.0
     retries: int = 0
     seconds_waited: float = 0.0
     seconds_backing_off: float = 0.0
@@ -51,21 +52,19 @@ class ExchangeClient:
         self._exchange: ccxt_async.Exchange | None = None
 
     async def __aenter__(self) -> ExchangeClient:
-        options = {"enableRateLimit": False, **self.connector.ccxt}
+        # ccxt's rate limiting stays on, but its throttle charges the shared budget.
+        options = {**self.connector.ccxt, "enableRateLimit": True}
         for field_name, env in self.connector.credentials.items():
             if env not in os.environ:
                 raise FetchError(
                     f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
                 )
             options[field_name] = os.environ[env]
-        self._exchange = getattr(ccxt_async, self.connector.id)(options)
+        cls = budgeted(getattr(ccxt_async, self.connector.id), self.connector.id, self._acquire)
+        self._exchange = cls(options)
         self._raw = RAW_KLINES.get(self.connector.id)
         try:
-            await self.call(
-                "load markets",
-                self._load_markets,
-                weight=self.connector.rate_limit.markets_weight,
-            )
+            await self.call("load markets", self._load_markets)
         except BaseException:
             await self._exchange.close()  # `async with` skips __aexit__ when __aenter__ fails
             raise
@@ -132,7 +131,6 @@ class ExchangeClient:
                 series,
                 cursor,
                 hi,
-                weight=self.connector.rate_limit.ohlcv_weight,
             )
             if not len(page):
                 break
@@ -148,7 +146,6 @@ class ExchangeClient:
             return page
         if raw:
             raise MalformedPage(f"a page of {len(raw)} candles all before {from_ms(cursor)}")
-        await self._acquire(self.connector.rate_limit.ohlcv_weight)
         rows, columns = await self._fetch(series, cursor, 1, None)
         probe, _ = clean_page(rows, cursor, 2**62, columns)
         if len(probe) and probe[0, 0] >= hi:
@@ -177,11 +174,11 @@ class ExchangeClient:
             request[raw.until] = until
         return await getattr(self._exchange, raw.method)(request), raw.columns
 
-    async def call(self, what: str, fn, *args, weight: int):
-        """Run one request under the budget, retrying temporary failures with backoff."""
+    async def call(self, what: str, fn, *args):
+        """Run `fn` (ccxt requests, each charged to the budget), retrying temporary failures
+        with backoff."""
         attempts = self.connector.max_retries + 1
         for attempt in range(attempts):
-            await self._acquire(weight)
             try:
                 return await fn(*args)
             except PERMANENT as e:
@@ -206,7 +203,13 @@ class ExchangeClient:
                 ) from None
         raise AssertionError("unreachable")
 
-    async def _acquire(self, weight: int) -> None:
+    async def _acquire(self, weight: float) -> None:
+        """ccxt's throttle: every HTTP request takes its endpoint's weight first."""
+        if weight > self.budget.weight:
+            raise FetchError(
+                f"{self.connector.id}: a request of weight {weight:g} can never fit the budget of"
+                f" {self.budget.weight:g} per {self.budget.period:g}s; raise rate_limit.weight"
+            )
         self.stats.seconds_waited += await self.budget.acquire(weight)
         self.stats.requests += 1
         self.stats.weight += weight

@@ -79,21 +79,3 @@ _BINANCE_AGG = TradeIds(
     True,
 )
 RAW_TRADES = {"binance": _BINANCE_AGG, "binanceus": _BINANCE_AGG}
-
-
-# Request weights that grow with what is asked: (up to this many, weight) steps, the last one
-# open-ended. Binance's spot depth weighs by levels, ticker/24hr by the number of symbols.
-WEIGHT_STEPS = {
-    "binance": {
-        "order_book": ((100, 5), (500, 25), (1000, 50), (None, 250)),
-        "tickers": ((20, 2), (100, 40), (None, 80)),
-    },
-}
-
-
-def stepped_weight(exchange: str, request: str, size: int, default: int) -> int:
-    """The weight of a `request` ("order_book" by depth, "tickers" by symbols) of `size`."""
-    for upto, weight in WEIGHT_STEPS.get(exchange, {}).get(request, ()):
-        if upto is None or size <= upto:
-            return weight
-    return default

@@ -164,9 +164,7 @@ async def _request(
     async def fetch() -> pl.DataFrame:
         return parse_raw_trades(await getattr(exchange, quirk.method)(request), quirk)
 
-    return await client.call(
-        f"{series.name} {what}", fetch, weight=client.connector.rate_limit.trades_weight
-    )
+    return await client.call(f"{series.name} {what}", fetch)
 
 
 def parse_raw_trades(rows, quirk: TradeIds) -> pl.DataFrame:
@@ -221,7 +219,7 @@ async def _by_time(
         async def fetch(since: int = cursor) -> list:
             return await exchange.fetch_trades(series.symbol, since=since, limit=client.page_size)
 
-        rows = await client.call(what, fetch, weight=client.connector.rate_limit.trades_weight)
+        rows = await client.call(what, fetch)
         page = unified_trades(rows).filter(pl.col("timestamp").dt.epoch("ms") < hi)
         if not page.height:
             break

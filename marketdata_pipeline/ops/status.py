@@ -8,6 +8,7 @@ from dagster._utils.schedules import cron_string_iterator
 from ..automation.freshness import lag_of
 from ..automation.schedules import CADENCE
 from ..config import LoadedConfig, Series
+from ..exchange.limits import limits_for
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
 from ..storage.schema import LIBRARY_OF
 from ..storage.store import store_for
@@ -22,11 +23,10 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
         exchange: ExchangeResource = resources[exchange_resource_key(connector.id)]
         budget = exchange.budget()
         pool = instance.event_log_storage.get_concurrency_info(connector.id)
-        limit = connector.rate_limit
         rows.append(
             {
                 "exchange": connector.id,
-                "budget": f"{limit.weight}/{limit.period_seconds:g}s",
+                "budget": limits_for(connector).describe(),
                 "used": budget.used(),
                 "paused_s": round(budget.paused_for(), 1),
                 "pool": f"{len(pool.claimed_slots)}/{pool.slot_count}",

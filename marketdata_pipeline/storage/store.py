@@ -24,6 +24,7 @@ import polars as pl
 from arcticdb import QueryBuilder
 
 from ..config import LoadedConfig
+from .arctic import date_range, read_latest, to_pandas
 from .coverage import Coverage
 from .locks import series_lock
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
@@ -99,8 +100,8 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return empty_frame(library)
-        frame = lib.read(
-            series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
+        frame = read_latest(
+            lib.read, series.name, date_range=date_range(start_ms, end_ms), output_format="polars"
         ).data
         naive = [c for c, t in frame.schema.items() if t == pl.Datetime and t.time_zone is None]
         frame = frame.with_columns(  # times in ms, UTC (a column of nulls comes back naive)
@@ -127,9 +128,10 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return self.read(series, start_ms, end_ms, library), None
-        index = lib.read(
+        index = read_latest(
+            lib.read,
             series.name,
-            date_range=_date_range(start_ms, end_ms),
+            date_range=date_range(start_ms, end_ms),
             columns=[],
             query_builder=QueryBuilder().head(limit + 1),
             output_format="polars",
@@ -151,9 +153,10 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return pl.Series("open_time", [], dtype=pl.Int64)
-        index = lib.read(
+        index = read_latest(
+            lib.read,
             series.name,
-            date_range=_date_range(start_ms, end_ms),
+            date_range=date_range(start_ms, end_ms),
             columns=[],
             query_builder=None if limit is None else QueryBuilder().head(limit),
             output_format="polars",
@@ -164,7 +167,7 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return SeriesSummary(None, None, 0)
-        description = lib.get_description(series.name)
+        description = read_latest(lib.get_description, series.name)
         first, last = description.date_range
         return SeriesSummary(first, last, description.row_count)
 
@@ -201,7 +204,7 @@ class CandleStore:
                 first, last = merged[index][0], merged[index][-1]
                 self.library(library).update(
                     series.name,
-                    _to_pandas(merged),
+                    to_pandas(merged),
                     upsert=True,
                     date_range=(pd.Timestamp(first), pd.Timestamp(last)),
                     prune_previous_versions=True,
@@ -246,7 +249,7 @@ class CandleStore:
             later = self.open_times(series, last, None, library, limit=memory + 1)
             end = int(later[-1]) + 1 if later.len() > memory else None
             self.library(derived).delete_data_in_range(
-                series.name, _date_range(first, end), prune_previous_versions=True
+                series.name, date_range(first, end), prune_previous_versions=True
             )
 
     def replace(
@@ -257,13 +260,13 @@ class CandleStore:
         with self.lock(series):
             if frame.is_empty():
                 if lib.has_symbol(series.name):
-                    lib.delete_data_in_range(series.name, _date_range(start_ms, end_ms))
+                    lib.delete_data_in_range(series.name, date_range(start_ms, end_ms))
                 return
             lib.update(
                 series.name,
-                _to_pandas(frame),
+                to_pandas(frame),
                 upsert=True,
-                date_range=_date_range(start_ms, end_ms),
+                date_range=date_range(start_ms, end_ms),
                 prune_previous_versions=True,
             )
 
@@ -282,17 +285,3 @@ class CandleStore:
 def store_for(config: LoadedConfig) -> CandleStore:
     """The project's store: its storage URI, with series locks beside its data."""
     return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
-
-
-def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
-    """ArcticDB ranges include both ends; ours exclude the end, so stop one millisecond short."""
-    start = pd.Timestamp(start_ms, unit="ms", tz="UTC") if start_ms is not None else None
-    end = pd.Timestamp(end_ms - 1, unit="ms", tz="UTC") if end_ms is not None else None
-    return (start, end)
-
-
-def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.Float64) for c in FLOAT_STORED if c in frame.columns
-    )
-    return frame.to_pandas().set_index(frame.columns[0])

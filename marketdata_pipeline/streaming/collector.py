@@ -21,7 +21,6 @@ from ..books.layout import snapshot_rows, ticker_rows
 from ..config import LoadedConfig, Series
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError, MalformedPage
-from ..exchange.quirks import stepped_weight
 from ..exchange.resource import exchange_resource_key, exchange_resources
 from ..storage.locks import lease
 from ..storage.schema import LIBRARY_OF
@@ -95,8 +94,6 @@ class Collector:
                     pause = min(pause * 2, 60.0)
 
     async def _book(self, client: ExchangeClient, series: Series, stop) -> None:
-        weight = stepped_weight(client.connector.id, "order_book", series.depth, 1)
-
         async def fetch():
             book = await _parsed(client.exchange.fetch_order_book(series.symbol, series.depth))
             if book.get("nonce") is None or not (book["bids"] and book["asks"]):
@@ -104,7 +101,7 @@ class Collector:
             return book
 
         async for _ in _slots(series.every_seconds, stop):
-            book = await self._request(client, f"{series.name} snapshot", fetch, weight)
+            book = await self._request(client, f"{series.name} snapshot", fetch)
             if book is not None:
                 self.pending[series.name].append(snapshot_rows([book], series.depth, _now_ms()))
 
@@ -112,7 +109,6 @@ class Collector:
         """All ticker markets of one exchange in one request per tick, not one per symbol."""
         symbols = [s.symbol for s in members]
         names = {s.symbol: s.name for s in members}
-        weight = stepped_weight(client.connector.id, "tickers", len(symbols), 1)
 
         async def fetch():
             tickers = await _parsed(client.exchange.fetch_tickers(symbols))
@@ -121,17 +117,17 @@ class Collector:
             return tickers
 
         async for _ in _slots(members[0].every_seconds, stop):
-            tickers = await self._request(client, f"{client.connector.id} tickers", fetch, weight)
+            tickers = await self._request(client, f"{client.connector.id} tickers", fetch)
             if tickers is None:
                 continue
             frame = ticker_rows({s: tickers[s] for s in symbols}, _now_ms())
             for (symbol,), rows in frame.partition_by("symbol", as_dict=True).items():
                 self.pending[names[symbol]].append(rows.drop("symbol"))
 
-    async def _request(self, client: ExchangeClient, what: str, fetch, weight: int):
+    async def _request(self, client: ExchangeClient, what: str, fetch):
         """One poll under the budget; a poll that fails after its retries is a missed slot."""
         try:
-            return await client.call(what, fetch, weight=weight)
+            return await client.call(what, fetch)
         except FetchError as e:
             self.say(f"missed: {e}")
             return None

@@ -38,7 +38,7 @@ def test_valid_config_lists_series_with_default_lmdb_storage(tmp_path):
     config = load_config(write(tmp_path, VALID))
     assert [s.name for s in config.series] == ["binance/btc_usdt/1m", "binance/btc_usdt/1h"]
     assert config.storage_uri.startswith(f"lmdb://{tmp_path}/.data/arcticdb?map_size=")
-    assert config.connectors[0].rate_limit.weight == 6000
+    assert config.connectors[0].rate_limit is None  # the budget comes from ccxt
 
 
 def test_environment_variable_names_the_config(tmp_path, monkeypatch):
@@ -108,9 +108,9 @@ def test_duplicate_series(tmp_path):
     assert "binance btc/usdt 1h is configured twice" in error_of(tmp_path, twice)
 
 
-def test_budget_below_one_request(tmp_path):
-    small = VALID.replace("    markets:", "    rate_limit: {weight: 10}\n    markets:")
-    assert "weight 10 is below one request's weight (20); raise it" in error_of(tmp_path, small)
+def test_a_rate_limit_without_a_weight_is_one_line(tmp_path):
+    odd = VALID.replace("    markets:", "    rate_limit: {period_seconds: 10}\n    markets:")
+    assert "rate_limit.weight" in error_of(tmp_path, odd)
 
 
 def test_duplicate_exchange(tmp_path):

@@ -80,10 +80,15 @@ def test_snapshots_are_the_exchange_books_at_their_update_ids(make_project, simu
 def test_a_second_collector_skips_the_series_the_first_one_holds(make_project):
     project, book, _ = book_project(make_project)
     first = marketdata(
-        "stream", "--symbol", "BTC/USDT", "--for", "4", cwd=project.config.path.parent, wait=False
+        "stream", "--symbol", "BTC/USDT", "--for", "20", cwd=project.config.path.parent, wait=False
     )
-    time.sleep(2.5)
+    lease = project.config.data_dir / "locks" / (book.name.replace("/", "__") + ".collector.lease")
+    deadline = time.time() + 60
+    while f"pid {first.pid}" not in (lease.read_text() if lease.exists() else ""):
+        assert time.time() < deadline and first.poll() is None
+        time.sleep(0.1)
     second = collect(project, 1.0)
+    first.send_signal(signal.SIGTERM)
     first.wait(timeout=30)
     assert any(
         f"{book.name}: already collected by pid {first.pid}" in line for line in second.lines
