@@ -38,6 +38,7 @@ async def ingest(
     if not todo:
         return result
     client.check_market(series)
+    client.check_reach(series, todo[0][0], now_ms)
     listed = store.summary(series).rows > 0
     writing: asyncio.Task | None = None
     try:

@@ -6,6 +6,7 @@ Nothing is ever skipped: a page either arrives clean or the fetch fails (see `er
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import random
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from .errors import (
 )
 from .limits import budgeted
 from .pages import UNIFIED, as_candles, clean_page
-from .quirks import RAW_KLINES
+from .quirks import RAW_KLINES, RECENT_CANDLES_ONLY
 
 
 @dataclass
@@ -94,13 +95,29 @@ class ExchangeClient:
         exchange = self._exchange
         if series.symbol not in exchange.markets:
             raise FetchError(
-                f"{exchange.id} does not list symbol {series.symbol!r}; fix markets[].symbol in the"
-                " config (ccxt unified form, e.g. BTC/USDT)"
+                f"{exchange.id} does not list symbol {series.symbol!r}{_close_to(series.symbol, exchange)};"
+                " fix markets[].symbol in the config (ccxt unified form, e.g. BTC/USDT)"
             )
+        if series.data != "candles":
+            return
         if exchange.timeframes and series.timeframe.name not in exchange.timeframes:
             raise FetchError(
                 f"{exchange.id} has no {series.timeframe.name} candles; it offers"
                 f" {', '.join(exchange.timeframes)}"
+            )
+
+    def check_reach(self, series: Series, start_ms: int, now_ms: int) -> None:
+        """Fail at once, naming the earliest candle it serves, where an exchange keeps only its
+        latest candles: years of "gaps" would be recorded otherwise."""
+        served = RECENT_CANDLES_ONLY.get(self.connector.id)
+        if served is None:
+            return
+        earliest = series.timeframe.floor(now_ms) - (served - 1) * series.timeframe.ms
+        if start_ms < earliest:
+            raise FetchError(
+                f"{self.connector.id} serves only its latest {served} {series.timeframe.name}"
+                f" candles, from {from_ms(earliest):%Y-%m-%d %H:%M} UTC; {series.name} asks from"
+                f" {from_ms(start_ms):%Y-%m-%d %H:%M}: set the market's start on or after that"
             )
 
     async def fetch_range(self, series: Series, start_ms: int, end_ms: int) -> pl.DataFrame:
@@ -219,6 +236,29 @@ class ExchangeClient:
         headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
         value = str(headers.get("retry-after", "")).strip()
         return float(value) if value.isdigit() else None
+
+
+def _close_to(symbol: str, exchange) -> str:
+    """Markets the user may have meant: one whose exchange id is the symbol (Kraken's XBTUSD is
+    ccxt's BTC/USD), else the same base with another quote or a close base."""
+
+    def bare(value) -> str:
+        return "".join(ch for ch in str(value).upper() if ch.isalnum())
+
+    base, _, quote = symbol.upper().partition("/")
+    markets = exchange.markets.values()
+    near = [
+        m["symbol"]
+        for m in markets
+        if bare(symbol) in {bare(m.get("id")), bare((m.get("info") or {}).get("altname"))}
+    ]
+    near = near or [m["symbol"] for m in markets if m.get("base") == base]
+    if not near:
+        close = set(
+            difflib.get_close_matches(base, {m.get("base", "") for m in markets}, cutoff=0.75)
+        )
+        near = [m["symbol"] for m in markets if m.get("base") in close and m.get("quote") == quote]
+    return f" (did you mean {', '.join(sorted(near)[:3])}?)" if near else ""
 
 
 def _describe_range(series: Series, lo: int, hi: int) -> str:

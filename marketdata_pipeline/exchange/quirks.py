@@ -79,3 +79,7 @@ _BINANCE_AGG = TradeIds(
     True,
 )
 RAW_TRADES = {"binance": _BINANCE_AGG, "binanceus": _BINANCE_AGG}
+
+# Exchanges whose candle endpoint serves only their latest N candles of a timeframe, however far
+# back one asks (Kraken's OHLC: 720): older history cannot be backfilled from them.
+RECENT_CANDLES_ONLY = {"kraken": 720}
