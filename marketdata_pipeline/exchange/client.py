@@ -222,11 +222,6 @@ class ExchangeClient:
 
     async def _acquire(self, weight: float) -> None:
         """ccxt's throttle: every HTTP request takes its endpoint's weight first."""
-        if weight > self.budget.weight:
-            raise FetchError(
-                f"{self.connector.id}: a request of weight {weight:g} can never fit the budget of"
-                f" {self.budget.weight:g} per {self.budget.period:g}s; raise rate_limit.weight"
-            )
         self.stats.seconds_waited += await self.budget.acquire(weight)
         self.stats.requests += 1
         self.stats.weight += weight

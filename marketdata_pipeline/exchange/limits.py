@@ -2,7 +2,7 @@
 
 ccxt describes each exchange's limit as `rateLimit` (ms per cost unit) and each endpoint's
 `cost` (with `byLimit` steps where the weight grows with the page). The connector's budget is
-that rate per minute, and every HTTP call ccxt makes is charged the cost of the endpoint it
+that rate over a two-second window, and every HTTP call ccxt makes is charged the cost of the endpoint it
 actually calls (see `budgeted`), so a connector without a `rate_limit:` section stays within the
 exchange's published limits, whatever the exchange. `rate_limit:` in the config overrides the
 budget. Exchange quirks stay data: the tables below.
@@ -29,6 +29,9 @@ COST_OVERRIDES = {
 }
 
 
+WINDOW_S = 2.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """A connector's budget (`weight` per `period_seconds`) and where it came from."""
@@ -52,7 +55,9 @@ def limits_for(connector: Connector) -> Limits:
     if connector.rate_limit is not None:
         limit = connector.rate_limit
         return Limits(limit.weight, limit.period_seconds, unit, "config")
-    return Limits(60_000 / _ccxt_rate_ms(connector.id) * unit, 60.0, unit, "ccxt")
+    # Two seconds of ccxt's rate: a short window keeps bursts inside per-second limits such as
+    # OKX's 20 requests per 2 s, and averages to the same rate per minute.
+    return Limits(WINDOW_S * 1000 / _ccxt_rate_ms(connector.id) * unit, WINDOW_S, unit, "ccxt")
 
 
 def budgeted(cls: type, exchange_id: str, charge: Callable[[float], Awaitable[None]]) -> type:

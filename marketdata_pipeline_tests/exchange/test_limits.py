@@ -11,12 +11,13 @@ from marketdata_pipeline.exchange.limits import budgeted, limits_for
 
 @pytest.mark.parametrize(
     "exchange, weight",
-    # 60 s of ccxt's rateLimit (ms per cost unit); Binance's in its own weight (x5).
-    [("binance", 6000.0), ("okx", 60_000 / 110), ("bybit", 3000.0), ("kraken", 60.0)],
+    # 2 s of ccxt's rateLimit (ms per cost unit); Binance's in its own weight (x5): 200 per
+    # 2 s is its 6000 a minute.
+    [("binance", 200.0), ("okx", 2000 / 110), ("bybit", 100.0), ("kraken", 2.0)],
 )
-def test_the_budget_is_a_minute_of_ccxts_rate(exchange, weight):
+def test_the_budget_is_two_seconds_of_ccxts_rate(exchange, weight):
     limits = limits_for(Connector(id=exchange))
-    assert (limits.weight, limits.period_seconds, limits.source) == (weight, 60.0, "ccxt")
+    assert (limits.weight, limits.period_seconds, limits.source) == (weight, 2.0, "ccxt")
 
 
 def test_the_config_overrides_the_budget():
