@@ -248,3 +248,4 @@ _PROTOCOLS: dict[str, tuple[Callable[[web.Application, ServerState], None], Answ
     "binance": (_add_binance_routes, _answer),
     "okx": (okx.add_routes, okx.answer),
 }
+"""Each protocol's routes and answer (limits, refusals, broken bodies), keyed by ccxt id."""
