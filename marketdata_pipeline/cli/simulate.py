@@ -8,8 +8,17 @@ from .support import UserError, user_errors
 
 
 @click.command()
+@click.option(
+    "--exchange",
+    default="binance",
+    show_default=True,
+    type=click.Choice(["binance", "okx"]),
+    help="Wire protocol: Binance's spot API or OKX v5's; same markets and candles.",
+)
 @click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--weight-limit", default=6000, show_default=True, help="Request weight per minute.")
+@click.option(
+    "--weight-limit", default=6000, show_default=True, help="Binance's request weight per minute."
+)
 @click.option("--error-rate", default=0.0, help="Probability of a 500/502/503 answer.")
 @click.option("--drop-rate", default=0.0, help="Probability of dropping the connection.")
 @click.option("--malformed-rate", default=0.0, help="Probability of a malformed body.")
@@ -23,6 +32,7 @@ from .support import UserError, user_errors
 )
 @user_errors
 def simulate(
+    exchange: str,
     port: int,
     weight_limit: int,
     error_rate: float,
@@ -31,7 +41,7 @@ def simulate(
     latency_ms: float,
     trades_per_minute: int,
 ) -> None:
-    """Serve a local Binance-compatible exchange for offline runs and tests."""
+    """Serve a local Binance- or OKX-compatible exchange for offline runs and tests."""
     from ..simulator import Faults, Simulator, config_snippet
 
     faults = Faults(
@@ -41,7 +51,11 @@ def simulate(
         latency_ms=latency_ms,
     )
     sim = Simulator(
-        port=port, weight_limit=weight_limit, faults=faults, trades_per_minute=trades_per_minute
+        port=port,
+        weight_limit=weight_limit,
+        faults=faults,
+        trades_per_minute=trades_per_minute,
+        exchange=exchange,
     )
     try:
         sim.start()
@@ -49,6 +63,6 @@ def simulate(
         raise UserError(
             f"cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another --port"
         ) from None
-    click.echo(f"exchange simulator on {sim.url}; point a connector at it with:\n")
-    click.echo(config_snippet(sim.url))
+    click.echo(f"{exchange} simulator on {sim.url}; point a connector at it with:\n")
+    click.echo(config_snippet(sim.url, exchange))
     sim.serve_forever()

@@ -129,3 +129,18 @@ class FaultInjector:
             duplicate_at=draws[9] if draws[8] < f.duplicate_rate else None,
             hole_at=draws[11] if draws[10] < f.trade_hole_rate else None,
         )
+
+
+def malform(body: str, kind: str, empty: str) -> str:
+    """A 200 body broken as ``kind`` says; ``empty`` is the protocol's valid but empty answer."""
+    if kind == "truncated":
+        return body[: max(1, len(body) // 2)]
+    if kind == "empty":
+        return empty
+    return '{"code":0,"msg":"<html>upstream garbage'
+
+
+def duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:
+    """Copy one row two places later (duplicated *and* out of order), then trim to ``limit``."""
+    index = min(int(position * (len(rows) - 1)), len(rows) - 2)
+    return [*rows[: index + 2], rows[index], *rows[index + 2 :]][:limit]

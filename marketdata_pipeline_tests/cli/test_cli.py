@@ -189,6 +189,26 @@ def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     assert result.exit_code == 2 and "'--trades-per-minute': 5 is not in the range" in result.output
 
 
+def test_simulate_speaks_okx_when_asked(tmp_path):
+    port = free_port()
+    server = marketdata(
+        "simulate", "--exchange", "okx", "--port", str(port), cwd=tmp_path, wait=False
+    )
+    try:
+        assert server.stdout.readline().startswith(f"okx simulator on http://127.0.0.1:{port}")
+        snippet = "".join(server.stdout.readline() for _ in range(8))
+        assert "- id: okx" in snippet and f"rest: http://127.0.0.1:{port}" in snippet
+        bars = f"http://127.0.0.1:{port}/api/v5/market/candles?instId=BTC-USDT&bar=1Dutc&limit=2"
+        with urllib.request.urlopen(bars, timeout=10) as answer:
+            page = json.load(answer)
+        assert page["code"] == "0" and [row[-1] for row in page["data"]] == ["0", "1"]
+    finally:
+        server.terminate()
+        server.wait(10)
+    result = CliRunner().invoke(main, ["simulate", "--exchange", "kraken"])
+    assert result.exit_code == 2 and "'kraken' is not one of 'binance', 'okx'" in result.output
+
+
 def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
     result = CliRunner().invoke(main, ["status"])
     connectors, series = result.stdout.split("\n\n")

@@ -35,6 +35,8 @@ def test_parser_maps_every_fault_field() -> None:
                 "ABC/USDT",
                 "--trades-per-minute",
                 "1500",
+                "--exchange",
+                "okx",
             ]
         )
     )
@@ -42,6 +44,7 @@ def test_parser_maps_every_fault_field() -> None:
         args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
     )
     assert args.pop("symbols") == ["ABC/USDT"] and args.pop("trades_per_minute") == 1500
+    assert args.pop("exchange") == "okx"
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
     assert faults.maintenance == ((1704067200000, 1704070800000),)
