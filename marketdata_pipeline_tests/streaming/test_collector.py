@@ -6,9 +6,9 @@ import time
 
 import polars as pl
 import pytest
-from marketdata_pipeline.simulator.book import book_at
 
 from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import ORDER_BOOKS, TICKERS
 from marketdata_pipeline.streaming.collector import Collector
