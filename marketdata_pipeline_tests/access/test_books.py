@@ -52,8 +52,8 @@ def stored_order(frame: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture
 def booked(make_project):
     """Written straight to the store: BTC/USDT (depth 3) 12 snapshots and tickers, metrics for
-    the first 6; ETH/USDT (depth 2) 6 snapshots with exchange times 5 s after BTC's, and
-    tickers; SOL/USDT collects neither."""
+    the first 6; ETH/USDT (depth 2) 6 snapshots received 5 s after BTC's, with exchange times
+    3 ms before that, and tickers; SOL/USDT collects neither."""
     book = {"order_book": {"depth": 3, "every_seconds": 10}, "ticker": True}
     project = make_project(
         [
@@ -75,12 +75,14 @@ def booked(make_project):
     ]
     eth_rows = snapshot_rows(eth_books, 2, [received(k) + 5000 for k in range(6)])
     store.write(eth, stored_order(eth_rows), T0, T0 + 60_000, ORDER_BOOKS)
-    tickers = {s.symbol: s for s in project.config.polled_series if s.data == "ticker"}
-    for k in range(SNAPSHOTS):
-        answer = {"BTC/USDT": btc_ticker(k), "ETH/USDT": {"bid": 3.0, "ask": 3.5}}
-        frame = ticker_rows(answer, received(k))
-        for (symbol,), rows in frame.partition_by("symbol", as_dict=True).items():
-            store.write(tickers[symbol], rows.drop("symbol"), received(k), received(k) + 1, TICKERS)
+    polled = [
+        ticker_rows({"BTC/USDT": btc_ticker(k), "ETH/USDT": {"bid": 3.0, "ask": 3.5}}, received(k))
+        for k in range(SNAPSHOTS)
+    ]
+    by_symbol = pl.concat(polled).partition_by("symbol", as_dict=True)
+    for ticker in (s for s in project.config.polled_series if s.data == "ticker"):
+        rows = by_symbol[(ticker.symbol,)].drop("symbol")
+        store.write(ticker, rows, T0, T0 + 120_000, TICKERS)
     return project
 
 
