@@ -1,4 +1,5 @@
-"""The Python API for notebooks and scripts: stored candles, indicators, trades and SQL, read-only.
+"""The Python API for notebooks and scripts: stored candles, indicators, trades, order books,
+tickers and SQL, read-only.
 
 It reads what the pipeline stored and never fetches, so analysis cannot spend an exchange's
 request budget or race the writers (ArcticDB readers see whole versions only).
@@ -13,10 +14,19 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..config import Series, load_config
-from ..storage.schema import INDICATOR_COLUMNS, INDICATORS, LIBRARY_OF, TRADE_CANDLES, TRADES
+from ..storage.schema import (
+    INDICATOR_COLUMNS,
+    INDICATORS,
+    LIBRARY_OF,
+    ORDER_BOOKS,
+    TICKERS,
+    TRADE_CANDLES,
+    TRADES,
+)
 from ..storage.store import CandleStore, store_for
 from ..timeframes import parse_time
-from .trades import trade_candle_series, trade_series
+from .books import book_frame, checked_depth
+from .markets import market_series, trade_candle_series
 
 if TYPE_CHECKING:
     from .sql import SqlResult
@@ -34,10 +44,11 @@ class MarketData:
         self.last_scan: SqlResult | None = None
 
     def series(self) -> pl.DataFrame:
-        """Every configured series, candles then trades (`data`; no timeframe), with its first
-        and last stored row (candle or trade) and row count."""
+        """Every configured series, candles then trades, order books and tickers (`data`; no
+        timeframe), with its first and last stored row (candle, trade or snapshot) and row
+        count."""
         rows = []
-        for s in [*self.config.series, *self.config.trade_series]:
+        for s in self.config.all_series:
             summary = self.store.summary(s, LIBRARY_OF[s.data])
             rows.append(
                 {
@@ -104,16 +115,56 @@ class MarketData:
         ConfigError if the market does not collect trades (`trades: true` in the config).
         """
         start_ms, end_ms = _range(start, end)
-        series = trade_series(self.config, exchange, symbol)
+        series = market_series(self.config, exchange, symbol, "trades")
         return self.store.read(series, start_ms, end_ms, library=TRADES)
 
-    def sql(self, query: str) -> pl.DataFrame:
-        """One DuckDB query over the tables `candles`, `indicators`, `trades` and
-        `trade_candles` of every series.
+    def order_book(
+        self,
+        exchange: str,
+        symbol: str,
+        start: str | datetime | date | None = None,
+        end: str | datetime | date | None = None,
+        depth: int | None = None,
+        metrics: bool = False,
+    ) -> pl.DataFrame:
+        """The market's book snapshots with start <= local_timestamp (receive time) < end.
 
-        They have the columns exchange, symbol, timeframe (not trades) and open_time (trades:
-        timestamp); filters on them decide what is read from storage (see `last_scan` for how
-        much was). DuckDB is imported here, so reading candles does not pay for it.
+        Columns: local_timestamp, timestamp (the exchange's, null where it gives none),
+        update_id, then bid_price_i, bid_amount_i, ask_price_i, ask_amount_i for the levels
+        i < depth (default: all configured; 0 keeps none). `metrics` adds each snapshot's
+        liquidity metrics (mid, spread, spread_bps, microprice, imbalances, depth within 10/50/100
+        bps), null for snapshots the daily book_metrics asset has not computed yet.
+        ConfigError if the market has no `order_book:` in the config.
+        """
+        start_ms, end_ms = _range(start, end)
+        series = market_series(self.config, exchange, symbol, "order_book")
+        depth = checked_depth(series, depth)
+        snapshots = self.store.read(series, start_ms, end_ms, library=ORDER_BOOKS)
+        return book_frame(self.store, series, snapshots, depth, metrics)
+
+    def tickers(
+        self,
+        exchange: str,
+        symbol: str,
+        start: str | datetime | date | None = None,
+        end: str | datetime | date | None = None,
+    ) -> pl.DataFrame:
+        """The market's 24-hour tickers with start <= local_timestamp (receive time) < end.
+
+        ConfigError if the market does not collect them (`ticker: true` in the config).
+        """
+        start_ms, end_ms = _range(start, end)
+        series = market_series(self.config, exchange, symbol, "ticker")
+        return self.store.read(series, start_ms, end_ms, library=TICKERS)
+
+    def sql(self, query: str) -> pl.DataFrame:
+        """One DuckDB query over the tables `candles`, `indicators`, `trades`,
+        `trade_candles`, `order_books`, `book_metrics` and `tickers` of every series.
+
+        They have the columns exchange, symbol, timeframe (candles only) and a time (open_time;
+        a trade's timestamp; a snapshot's or ticker's local_timestamp); filters on them decide
+        what is read from storage (see `last_scan` for how much was). DuckDB is imported here,
+        so reading candles does not pay for it.
         """
         from .sql import run_sql
 

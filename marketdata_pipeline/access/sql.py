@@ -15,40 +15,49 @@ import polars as pl
 
 from ..config import LoadedConfig, Series
 from ..storage.schema import (
+    BOOK_METRICS,
     CANDLE_SCHEMA,
     CANDLES,
     INDICATOR_COLUMNS,
     INDICATORS,
-    TRADE_CANDLE_SCHEMA,
+    ORDER_BOOKS,
+    SCHEMAS,
+    TICKERS,
     TRADE_CANDLES,
-    TRADE_SCHEMA,
     TRADES,
 )
 from ..storage.store import CandleStore
+from .books import stored_book_schema
 from .duck import connect, duck
 from .sql_plan import Filter, keys_of, plan
 
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    CANDLES: CANDLE_SCHEMA,
-    INDICATORS: {
-        "open_time": CANDLE_SCHEMA["open_time"],
-        **dict.fromkeys(INDICATOR_COLUMNS, pl.Float64()),
-    },
-    TRADES: TRADE_SCHEMA,
-    TRADE_CANDLES: TRADE_CANDLE_SCHEMA,
+INDICATOR_SCHEMA = {
+    "open_time": CANDLE_SCHEMA["open_time"],
+    **dict.fromkeys(INDICATOR_COLUMNS, pl.Float64()),
 }
 
 
 def sources(config: LoadedConfig) -> dict[str, list[Series]]:
-    """The series behind each table: trades per market that collects them, and candles built
-    from trades for every timeframe of such a market."""
-    built = [s for s in config.series if s.from_trades]
+    """The series behind each table: trades per market that collects them, candles built from
+    trades for every timeframe of such a market, books (and their metrics) and tickers per
+    market that collects them."""
+    books = [s for s in config.polled_series if s.data == "order_book"]
     return {
         CANDLES: config.series,
         INDICATORS: config.series,
         TRADES: config.trade_series,
-        TRADE_CANDLES: built,
+        TRADE_CANDLES: [s for s in config.series if s.from_trades],
+        ORDER_BOOKS: books,
+        BOOK_METRICS: books,
+        TICKERS: [s for s in config.polled_series if s.data == "ticker"],
     }
+
+
+def table_schema(table: str, series: list[Series]) -> dict[str, pl.DataType]:
+    """A table's columns after its keys: order_books has the levels of its deepest book."""
+    if table == ORDER_BOOKS:
+        return stored_book_schema(max((s.depth for s in series), default=0))
+    return INDICATOR_SCHEMA if table == INDICATORS else SCHEMAS[table]
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ class SqlResult:
 
 
 def run_sql(store: CandleStore, config: LoadedConfig, query: str) -> SqlResult:
-    """Run one statement over the tables `candles`, `indicators`, `trades` and
-    `trade_candles` of the configured series."""
+    """Run one statement over the tables `candles`, `indicators`, `trades`, `trade_candles`,
+    `order_books`, `book_metrics` and `tickers` of the configured series."""
     con = connect()
     try:
         con.execute("BEGIN TRANSACTION")  # closing without commit drops what the query created
@@ -100,7 +109,7 @@ def _load(
 ) -> tuple[pl.DataFrame, list[Read]]:
     """The table's rows every filter may need: per series, the hull of the ranges admitting it."""
     keys = keys_of(table)
-    frames = [pl.DataFrame(schema=dict.fromkeys(keys, pl.String()) | SCHEMAS[table])]
+    frames = [pl.DataFrame(schema=dict.fromkeys(keys, pl.String()) | table_schema(table, series))]
     reads = []
     for s in series:
         wanted = [f for f in filters if f.admits(s)]

@@ -1,9 +1,9 @@
 """Which series and time range a SQL query can see, read off DuckDB's own parse of it.
 
-From the AND-ed conditions of WHERE clauses (and inner-join ON clauses) that reference
-`candles`, `indicators`, `trades` or `trade_candles`, equality and IN on exchange, symbol and
-timeframe and ranges on the table's time (open_time; a trade's timestamp) narrow what must be
-read. Anything not understood (OR, functions on those columns,
+From the AND-ed conditions of WHERE clauses (and inner-join ON clauses) that reference one of
+`TABLES`, equality and IN on exchange, symbol and timeframe and ranges on the table's time
+(open_time; a trade's timestamp; a book snapshot's, its metrics' or a ticker's local_timestamp)
+narrow what must be read. Anything not understood (OR, functions on those columns,
 joins whose partners could change) leaves the read wider: never a wrong answer, only slower.
 """
 
@@ -16,20 +16,35 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..config import Series
-from ..storage.schema import CANDLES, INDICATORS, TRADE_CANDLES, TRADES
+from ..storage.schema import (
+    BOOK_METRICS,
+    CANDLES,
+    INDICATORS,
+    ORDER_BOOKS,
+    TICKERS,
+    TRADE_CANDLES,
+    TRADES,
+)
 from .duck import SqlError, connect, duck
 
-TABLES = (CANDLES, INDICATORS, TRADES, TRADE_CANDLES)
+# Tables of a whole market, not of a timeframe: no `timeframe` column.
+MARKET_TABLES = (TRADES, ORDER_BOOKS, BOOK_METRICS, TICKERS)
+TABLES = (CANDLES, INDICATORS, TRADE_CANDLES, *MARKET_TABLES)
 
 KEYS = ("exchange", "symbol", "timeframe")
 
-# Each table's time column, on which ranges prune the read: a trade has no open time.
-TIME_COLUMN = dict.fromkeys(TABLES, "open_time") | {TRADES: "timestamp"}
+# Each table's time column, on which ranges prune the read: trades have no open time, and
+# snapshots are indexed by when they were received (the exchange's time may be missing).
+TIME_COLUMN = (
+    dict.fromkeys(TABLES, "open_time")
+    | {TRADES: "timestamp"}
+    | dict.fromkeys((ORDER_BOOKS, BOOK_METRICS, TICKERS), "local_timestamp")
+)
 
 
 def keys_of(table: str) -> tuple[str, ...]:
-    """The columns naming a table's series: trades belong to a market, not to a timeframe."""
-    return KEYS[:2] if table == TRADES else KEYS
+    """The columns naming a table's series: a market's data has no timeframe."""
+    return KEYS[:2] if table in MARKET_TABLES else KEYS
 
 
 # [start, end) in ms of `open_time <op> t`, from the first ms at or after t and the last at or before.
@@ -53,8 +68,6 @@ _FLIPPED = {
 
 # Literal types whose cast to TIMESTAMPTZ is what DuckDB does when comparing them to open_time.
 _TIME_TYPES = {"date", "timestamp", "datetime", "timestamptz", "timestamp with time zone"}
-
-
 _TIME_TYPES |= {"timestamp_s", "timestamp_ms", "timestamp_us"}
 
 

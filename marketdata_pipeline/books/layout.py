@@ -12,28 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-TIME = pl.Datetime("ms", "UTC")
-SIDES = ("bid", "ask")
-FIELDS = ("price", "amount")
-
-
-def level_column(side: str, field: str, level: int) -> str:
-    """`bid_price_0` is the best bid; `ask_amount_3` the amount at the fourth-best ask."""
-    return f"{side}_{field}_{level}"
-
-
-def book_schema(depth: int) -> dict[str, pl.DataType]:
-    """`timestamp` (exchange time, null where the exchange gives none, as Binance's REST depth
-    does), `local_timestamp` (receive time), `update_id`, then each side's prices and amounts
-    for levels 0..depth-1, grouped by side and field."""
-    levels = {
-        level_column(side, field, i): pl.Float64()
-        for side in SIDES
-        for field in FIELDS
-        for i in range(depth)
-    }
-    return {"timestamp": TIME, "local_timestamp": TIME, "update_id": pl.Int64(), **levels}
-
+from ..storage.schema import FIELDS, SIDES, TICKER_SCHEMA, book_schema, level_column
 
 # Stored ticker columns and the ccxt ticker field each comes from.
 TICKER_FIELDS = {
@@ -49,11 +28,6 @@ TICKER_FIELDS = {
     "quote_volume": "quoteVolume",
     "vwap": "vwap",
     "change_pct": "percentage",
-}
-TICKER_SCHEMA: dict[str, pl.DataType] = {
-    "local_timestamp": TIME,
-    "timestamp": TIME,
-    **dict.fromkeys(TICKER_FIELDS, pl.Float64()),
 }
 
 

@@ -9,30 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from .layout import level_column
+# The metric columns and their bands are part of the stored schema, which readers share.
+from ..storage.schema import BANDS_BPS, IMBALANCE_LEVELS, level_column
+from ..storage.schema import METRIC_COLUMNS as METRIC_COLUMNS
 
-# Bands around mid for cumulative depth, in basis points (1 bp = 0.01 %).
-BANDS_BPS = (10, 50, 100)
-# Imbalance over these many top levels (capped at the stored depth), and over all of them.
-IMBALANCE_LEVELS = (1, 5)
 BPS = 10_000
-
-METRIC_COLUMNS = (
-    "timestamp",
-    "local_timestamp",
-    "mid",
-    "spread",
-    "spread_bps",
-    "microprice",
-    *(f"imbalance_{k}" for k in IMBALANCE_LEVELS),
-    "imbalance_n",
-    *(
-        f"{side}_depth_{bps}bps_{unit}"
-        for bps in BANDS_BPS
-        for side in ("bid", "ask")
-        for unit in ("base", "quote")
-    ),
-)
 
 
 def _level(side: str, field: str, i: int) -> pl.Expr:

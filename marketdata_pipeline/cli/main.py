@@ -1,5 +1,5 @@
-"""The `marketdata` command line: simulate, sync, stream, candles, trades, series, status, sql,
-serve, chart."""
+"""The `marketdata` command line: simulate, sync, stream, candles, trades, books, tickers,
+series, status, sql, serve, chart."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import CONFIG_ENV
-from .read import candles, series, trades
+from .read import books, candles, series, tickers, trades
 from .serve import chart, serve
 from .simulate import simulate
 from .sql import sql
@@ -31,5 +31,18 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = config_file
 
 
-for command in (simulate, sync, stream, candles, trades, series, status, sql, serve, chart):
+for command in (
+    simulate,
+    sync,
+    stream,
+    candles,
+    trades,
+    books,
+    tickers,
+    series,
+    status,
+    sql,
+    serve,
+    chart,
+):
     main.add_command(command)

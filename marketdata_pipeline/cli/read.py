@@ -1,4 +1,5 @@
-"""`marketdata candles`, `trades` and `series`: stored data, read without Dagster or ccxt."""
+"""`marketdata candles`, `trades`, `books`, `tickers` and `series`: stored data, read without
+Dagster or ccxt."""
 
 from __future__ import annotations
 
@@ -89,11 +90,80 @@ def trades(
 
 
 @click.command()
+@click.argument("exchange")
+@click.argument("symbol")
+@click.option("--start", help="From this UTC date/time (inclusive), by receive time.")
+@click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Keep levels 0..N-1 of each side (default: every configured level; 0: none).",
+)
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Add each snapshot's spread, microprice, imbalance and depth (null until computed).",
+)
+@output_options(["csv", "json", "parquet"])
+@click.pass_context
+@user_errors
+def books(
+    ctx: click.Context,
+    exchange: str,
+    symbol: str,
+    start: str | None,
+    end: str | None,
+    depth: int | None,
+    metrics: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Print or save the stored order book snapshots of one market (one with `order_book:` in
+    the config), one row per snapshot."""
+    from ..access.books import BookDepthError
+
+    start_ms, end_ms = time_range(start, end, start_required=False)
+    md = market_data_of(ctx)
+    try:
+        frame = md.order_book(
+            exchange, symbol, start_ms and from_ms(start_ms), from_ms(end_ms), depth, metrics
+        )
+    except BookDepthError as e:
+        raise UserError(f"--{e}") from None
+    emit(frame, fmt, output)
+
+
+@click.command()
+@click.argument("exchange")
+@click.argument("symbol")
+@click.option("--start", help="From this UTC date/time (inclusive), by receive time.")
+@click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
+@output_options(["csv", "json", "parquet"])
+@click.pass_context
+@user_errors
+def tickers(
+    ctx: click.Context,
+    exchange: str,
+    symbol: str,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Print or save the stored 24-hour tickers of one market (one with `ticker: true`)."""
+    start_ms, end_ms = time_range(start, end, start_required=False)
+    frame = market_data_of(ctx).tickers(
+        exchange, symbol, start_ms and from_ms(start_ms), from_ms(end_ms)
+    )
+    emit(frame, fmt, output)
+
+
+@click.command()
 @click.pass_context
 @user_errors
 def series(ctx: click.Context) -> None:
-    """Every configured series (candles, then trades) with its stored first and last candle or
-    trade and row count."""
+    """Every configured series (candles, then trades, order books and tickers) with its stored
+    first and last candle, trade or snapshot and row count."""
     import polars as pl
 
     frame = market_data_of(ctx).series()

@@ -15,10 +15,12 @@ from .support import UserError, config_of, emit, output_options, store_of, user_
 @click.pass_context
 @user_errors
 def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
-    """Run QUERY over the tables `candles`, `indicators`, `trades` and `trade_candles`.
+    """Run QUERY over the tables `candles`, `indicators`, `trades`, `trade_candles`,
+    `order_books`, `book_metrics` and `tickers`.
 
-    They have the columns exchange, symbol, timeframe (not trades) and open_time (trades:
-    timestamp), in UTC; filtering on them reads only the matching series and time range, e.g.
+    They have the columns exchange, symbol, timeframe (candles only) and a time (open_time;
+    trades: timestamp; books, metrics, tickers: local_timestamp), in UTC; filtering on them
+    reads only the matching series and time range, e.g.
 
     marketdata sql "SELECT date_trunc('day', open_time) AS day, max(high) FROM candles
     WHERE symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '2024-01-01'

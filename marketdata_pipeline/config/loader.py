@@ -119,6 +119,11 @@ class LoadedConfig:
                     )
         return found
 
+    @property
+    def all_series(self) -> list[Series]:
+        """Every stored series, as listings show them: candles, trades, then books and tickers."""
+        return [*self.series, *self.trade_series, *self.polled_series]
+
     def trades_of(self, series: Series) -> Series:
         """The trades a candle series with `from_trades` is built from."""
         return next(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._utils.schedules import cron_string_iterator
 
-from ..automation.freshness import lag_of
-from ..automation.schedules import CADENCE
+from ..automation.freshness import Lag, lag_of
+from ..automation.schedules import _cadence
 from ..config import LoadedConfig, Series
 from ..exchange.limits import limits_for
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
@@ -37,13 +37,14 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
 
 
 def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) -> list[dict]:
-    """One row per series, candles then trades: newest candle (or trade), lag, freshness and
-    why it is stale, runs in progress, last run, next tick, and the last failed run's error.
-    Trades are measured like the freshness sensor measures them: as a 1m series."""
+    """One row per series, candles then trades, books and tickers: newest candle (trade,
+    snapshot), lag, freshness and why it is stale, runs in progress, last run, next tick, and
+    the last failed run's error. Trades are measured like the freshness sensor measures them:
+    as a 1m series; books and tickers by their newest snapshot against their period."""
     store = store_for(config)
     index = RunIndex(instance, [c.id for c in config.connectors])
     rows = []
-    for series in [*config.series, *config.trade_series]:
+    for series in config.all_series:
         last_ms = store.summary(series, LIBRARY_OF[series.data]).last_ms
         lag = lag_of(series, last_ms, now_ms, config.model.freshness)
         runs = index.of(series)
@@ -56,7 +57,7 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
                 "last": when(lag.last_ms),
                 "lag": duration(lag.lag_ms),
                 "state": "stale" if lag.stale else "fresh",
-                "why": why_stale(lag, runs, error, now_ms) if lag.stale else "-",
+                "why": _why(series, lag, runs, error, now_ms) if lag.stale else "-",
                 "in_progress": in_progress(runs, now_ms),
                 "last_run": f"{last.dagster_run.status.value.lower()} {when(began_ms(last))}"
                 if last
@@ -68,6 +69,16 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
     return rows
 
 
+def _why(series: Series, lag: Lag, runs, error: str, now_ms: int) -> str:
+    """Books and tickers come from `marketdata stream`, not from runs (which only compact and
+    check them): a stale one means no collector stored its snapshots."""
+    if not series.every_seconds:
+        return why_stale(lag, runs, error, now_ms)
+    if lag.last_ms is None:
+        return "never collected: run `marketdata stream`"
+    return f"no snapshot since {when(lag.last_ms)}: is `marketdata stream` running?"
+
+
 def _ticks(series: Series, now_ms: int):
-    cron = series.schedule or CADENCE[series.timeframe.name]
+    cron = series.schedule or _cadence(series)[1]
     return cron_string_iterator(now_ms / 1000, cron, "UTC")

@@ -15,15 +15,17 @@ import yaml
 from fastapi.testclient import TestClient
 
 from marketdata_pipeline.access.api import MAX_LIMIT, create_app
+from marketdata_pipeline.books.layout import snapshot_rows
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
-from marketdata_pipeline.storage.schema import INDICATORS, TRADE_CANDLES
+from marketdata_pipeline.storage.schema import INDICATORS, ORDER_BOOKS, TRADE_CANDLES
 from marketdata_pipeline.storage.store import store_for
 
 from ..conftest import day_key, free_port, market, marketdata
+from .test_books import booked, btc_book, stored_order
 from .test_market_data import traded
 
-__all__ = ["traded"]  # trades and trade candles written to the store
+__all__ = ["booked", "traded"]  # trades, trade candles, books and tickers written to the store
 
 DAY2, DAY1 = day_key(2), day_key(1)
 BTC = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
@@ -189,6 +191,7 @@ def test_series_and_freshness_list_the_trade_series(traded):
         "first": f"{DAY2}T00:00:00Z",
         "last": f"{DAY2}T02:59:59Z",
         **{"rows": 3 * 7200 - 120, "indicator_rows": None, "trade_candle_rows": None},
+        "metric_rows": None,
     }
     assert listed["binance/btc_usdt/1m"]["trade_candle_rows"] == 180
     assert listed["binance/btc_usdt/1h"]["trade_candle_rows"] == 3
@@ -229,6 +232,110 @@ def test_bad_trade_parameters_get_a_one_line_detail(traded, params, status, deta
     if params.get("symbol") == "SOL/USDT":
         candles = client.get("/candles", params={**BTC, **params, "from_trades": True})
         assert (candles.status_code, candles.json()) == (404, answer.json())
+
+
+def test_book_pages_follow_the_receive_time_with_the_levels_and_metrics_asked_for(booked):
+    client = TestClient(create_app(booked.config))
+    query = {"exchange": "binance", "symbol": "btc/usdt", "limit": 5, "depth": 1}
+    answers = pages(client, "/order_books", **query, metrics="true")
+    assert [a["count"] for a in answers] == [5, 5, 2]
+    assert [a["next_after"] for a in answers] == [
+        f"{DAY2}T00:00:40.007Z",
+        f"{DAY2}T00:01:30.007Z",
+        None,
+    ]
+    assert answers[0]["series"] == "binance/btc_usdt/order_book"
+    rows = [r for a in answers for r in a["rows"]]
+    assert [r["update_id"] for r in rows] == list(range(100, 112))
+    first = rows[0]
+    assert list(first)[:7] == [
+        *("local_timestamp", "timestamp", "update_id"),
+        *("bid_price_0", "bid_amount_0", "ask_price_0", "ask_amount_0"),
+    ]
+    assert {k: first[k] for k in list(first)[:9]} == {
+        **{"local_timestamp": f"{DAY2}T00:00:00.007Z", "timestamp": None, "update_id": 100},
+        **{"bid_price_0": 99.5, "bid_amount_0": 1.0, "ask_price_0": 100.5, "ask_amount_0": 1.5},
+        **{"mid": 100.0, "spread": 1.0},
+    }
+    assert [r["mid"] for r in rows[5:7]] == [105.0, None]  # computed for the first minute only
+    levels = client.get("/order_books", params={**query, "depth": 3, "limit": 1}).json()
+    assert levels["rows"][0]["bid_price_2"] == 98.5 and "mid" not in levels["rows"][0]
+
+
+def test_ticker_pages(booked):
+    client = TestClient(create_app(booked.config))
+    query = {"exchange": "binance", "symbol": "BTC/USDT", "start": f"{DAY2}T00:01", "limit": 4}
+    answers = pages(client, "/tickers", **query)
+    assert [a["count"] for a in answers] == [4, 2]
+    assert [r["last"] for a in answers for r in a["rows"]] == [106.0 + k for k in range(6)]
+    assert answers[0]["rows"][0]["timestamp"] == f"{DAY2}T00:01:00.007Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "detail"),
+    [
+        (
+            "/order_books",
+            {"symbol": "SOL/USDT"},
+            404,
+            "binance SOL/USDT collects no order book; set `order_book: {depth: 20,",
+        ),
+        ("/tickers", {"symbol": "SOL/USDT"}, 404, "binance SOL/USDT collects no ticker; set `ti"),
+        ("/tickers", {"exchange": "kraken"}, 404, "no configured market kraken BTC/USDT; see"),
+        (
+            "/order_books",
+            {"depth": 4},
+            400,
+            "depth 4: binance BTC/USDT keeps 3 levels per side; ask for 0 to 3",
+        ),
+        ("/order_books", {"depth": -1}, 422, "depth: Input should be greater than or equal to 0"),
+        (
+            "/order_books",
+            {"after": "7@2024-01-01"},
+            400,
+            "after: '7@2024-01-01' is not a cursor; pass `next_after` of the previous page (an"
+            " ISO time)",
+        ),
+        ("/tickers", {"after": "soon"}, 400, "after: 'soon' is not a cursor"),
+        ("/tickers", {"start": "2024-01-02", "end": "2024-01-01"}, 400, "start 2024-01-02 is"),
+        ("/tickers", {"limit": MAX_LIMIT + 1}, 422, "limit: Input should be less than or equal"),
+        ("/tickers", {"depth": 1}, 422, "depth: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_book_and_ticker_parameters_get_a_one_line_detail(booked, path, params, status, detail):
+    client = TestClient(create_app(booked.config))
+    answer = client.get(path, params={"exchange": "binance", "symbol": "BTC/USDT", **params})
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+
+
+def test_series_and_freshness_list_books_and_tickers(booked):
+    eth = next(s for s in booked.config.polled_series if s.name == "binance/eth_usdt/order_book")
+    now = int(time.time() * 1000)
+    recent = stored_order(snapshot_rows([btc_book(0)], 2, now - 2000))  # every 10 s: fresh
+    booked.store.write(eth, recent, now - 2000, now - 1999, ORDER_BOOKS)
+    client = TestClient(create_app(booked.config))
+    listed = {s["series"]: s for s in client.get("/series").json()}
+    assert listed["binance/btc_usdt/order_book"] == {
+        "series": "binance/btc_usdt/order_book",
+        **{"exchange": "binance", "symbol": "BTC/USDT", "timeframe": None, "data": "order_book"},
+        "start": str(eth.start),
+        "first": f"{DAY2}T00:00:00Z",
+        "last": f"{DAY2}T00:01:50Z",
+        **{"rows": 12, "indicator_rows": None, "trade_candle_rows": None, "metric_rows": 6},
+    }
+    assert listed["binance/btc_usdt/ticker"]["rows"] == 12
+    assert listed["binance/btc_usdt/ticker"]["metric_rows"] is None
+    fresh = {s["series"]: s for s in client.get("/freshness").json()}
+    btc, eth = fresh["binance/btc_usdt/order_book"], fresh["binance/eth_usdt/order_book"]
+    assert (btc["last"], btc["stale"], btc["tolerance_seconds"]) == (
+        f"{DAY2}T00:01:50Z",
+        True,
+        30.0,
+    )
+    assert btc["lag_seconds"] > 86_400
+    assert (eth["stale"], eth["tolerance_seconds"]) == (False, 30.0) and eth["lag_seconds"] >= 2
+    assert fresh["binance/sol_usdt/1m"]["tolerance_seconds"] == 2 * 60 + 120
 
 
 def test_freshness_tells_current_series_from_stale_ones(client):

@@ -18,6 +18,7 @@ from marketdata_pipeline.timeframes import to_ms
 
 from ..conftest import day_key, day_ms
 from . import test_market_data
+from .test_books import booked
 from .test_market_data import traded
 
 DAY2, DAY1 = day_key(2), day_key(1)
@@ -26,7 +27,7 @@ BTC_DAY2 = (
 )
 T = 1_704_067_200_000  # 2024-01-01
 stored = test_market_data.stored  # the store filled through the pipeline
-__all__ = ["traded"]  # trades and trade candles written to the store
+__all__ = ["booked", "traded"]  # trades, trade candles, books and tickers written to the store
 
 
 def brief(query: str) -> dict[str, list[tuple]]:
@@ -104,6 +105,17 @@ def brief(query: str) -> dict[str, list[tuple]]:
             {
                 "trade_candles": [([("symbol", "X")], T, None)],
                 "trades": [([("symbol", "X")], None, T + 3_600_000)],
+            },
+        ),
+        (
+            "SELECT * FROM order_books b JOIN book_metrics m USING (exchange, symbol, local_timestamp)"
+            " JOIN tickers t USING (symbol, local_timestamp) WHERE symbol = 'X'"
+            " AND local_timestamp >= '2024-01-01' AND b.timestamp < '2024-01-01 01:00'"
+            " AND m.local_timestamp < '2024-01-01 01:00'",
+            {
+                "order_books": [([("symbol", "X")], T, T + 3_600_000)],
+                "book_metrics": [([("symbol", "X")], T, T + 3_600_000)],
+                "tickers": [([("symbol", "X")], T, T + 3_600_000)],
             },
         ),
         ("DESCRIBE indicators", {"indicators": []}),
@@ -290,3 +302,42 @@ def test_trade_candles_are_pruned_like_candles_and_join_the_trades(traded):
     assert described == ["exchange", "symbol", *TRADE_SCHEMA]
     empty = md.sql(f"SELECT * FROM trade_candles WHERE open_time = '{DAY2} 02:30'")
     assert empty.select("timeframe", "open", "volume", "trades").rows() == [("1m", None, 0.0, 0)]
+
+
+def test_order_books_of_one_market_and_minute_read_only_those_snapshots(booked):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT exchange, symbol, local_timestamp, update_id, bid_price_0, ask_amount_2"
+        " FROM order_books WHERE symbol = 'BTC/USDT'"
+        f" AND local_timestamp >= '{DAY2} 00:00:30' AND local_timestamp < '{DAY2} 00:01'"
+        " ORDER BY local_timestamp"
+    )
+    assert frame.drop("local_timestamp").rows() == [
+        ("binance", "BTC/USDT", 103, 102.5, 3.5),
+        ("binance", "BTC/USDT", 104, 103.5, 3.5),
+        ("binance", "BTC/USDT", 105, 104.5, 3.5),
+    ]
+    assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
+        ("order_books", "binance/btc_usdt/order_book", 3)
+    ]
+    described = md.sql("DESCRIBE order_books")["column_name"].to_list()
+    assert described[:5] == ["exchange", "symbol", "local_timestamp", "timestamp", "update_id"]
+    assert len(described) == 5 + 4 * 3  # the deepest book's levels: ETH/USDT's 2 are a prefix
+    eth = md.sql("SELECT bid_price_1, bid_price_2 FROM order_books WHERE symbol = 'ETH/USDT'")
+    assert eth.row(0) == (99.0, None) and eth.height == 6
+
+
+def test_metrics_and_tickers_join_on_the_receive_time(booked):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT m.mid, m.spread_bps, t.last, t.bid FROM book_metrics m"
+        " JOIN tickers t USING (exchange, symbol, local_timestamp)"
+        f" WHERE symbol = 'BTC/USDT' AND local_timestamp < '{DAY2} 00:00:20' ORDER BY 1"
+    )
+    assert frame.rows() == [(100.0, 100.0, 100.0, 99.5), (101.0, 1e4 / 101, 101.0, 100.5)]
+    assert sorted((r.table, r.series, r.rows) for r in md.last_scan.reads) == [
+        ("book_metrics", "binance/btc_usdt/order_book", 2),
+        ("tickers", "binance/btc_usdt/ticker", 2),
+    ]
+    counts = md.sql("SELECT symbol, count(*) FROM book_metrics GROUP BY ALL ORDER BY ALL")
+    assert counts.rows() == [("BTC/USDT", 6)]  # none computed for ETH/USDT
