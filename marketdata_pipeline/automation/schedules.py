@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from ..config import LoadedConfig, Series
+from ..timeframes import DAY_MS
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
 
@@ -57,7 +58,9 @@ def series_schedule(
                 continue
             # From the partition of the candle that just closed: at a boundary it is the last
             # candle of the previous partition, which the previous tick could not fetch yet.
-            first = current_partition(series, tick - timedelta(milliseconds=series.timeframe.ms))
+            # Collected books and tickers: the whole day that just ended.
+            back = DAY_MS if series.every_seconds else series.timeframe.ms
+            first = current_partition(series, tick - timedelta(milliseconds=back))
             last = current_partition(series, tick)
             requests.append(
                 series_request(series, first, last, f"{series.name} {tick.isoformat()}")
@@ -67,7 +70,7 @@ def series_schedule(
     return _schedule
 
 
-def _cadence(series: Series) -> tuple[str, str]:
+def cadence_of(series: Series) -> tuple[str, str]:
     """The shared schedule of a series: its name and cron."""
     if series.every_seconds:  # collected continuously: compacted and checked once a day
         return "snapshots_daily_schedule", "5 0 * * *"
@@ -86,5 +89,5 @@ def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
             name = f"{series.name.replace('/', '_')}_schedule"
             by_cron[(name, series.schedule)].append(series)
         else:
-            by_cron[_cadence(series)].append(series)
+            by_cron[cadence_of(series)].append(series)
     return [series_schedule(n, cron, members, running) for (n, cron), members in by_cron.items()]

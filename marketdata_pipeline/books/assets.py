@@ -18,7 +18,7 @@ from ..config import Series
 from ..quality.checks import check_result, window_metadata
 from ..quality.findings import merge_findings
 from ..storage.io_manager import IO_MANAGER_KEY
-from ..storage.schema import BOOK_METRICS, LIBRARY_OF
+from ..storage.schema import BOOK_METRICS, LIBRARY_OF, book_schema
 from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import iso, now_ms
 from .metrics import book_metrics
@@ -63,6 +63,8 @@ def polled_asset(series: Series) -> AssetsDefinition:
         rules, cadence = [], []
         for w in windows:
             rows = store.read(series, w.start, w.end, library)
+            if not rows.width:  # never collected: no symbol, so no columns
+                rows = pl.DataFrame(schema=book_schema(series.depth))
             found = (
                 book_findings(rows, series.depth)
                 if series.data == "order_book"

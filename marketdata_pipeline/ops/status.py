@@ -6,7 +6,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._utils.schedules import cron_string_iterator
 
 from ..automation.freshness import Lag, lag_of
-from ..automation.schedules import _cadence
+from ..automation.schedules import cadence_of
 from ..config import LoadedConfig, Series
 from ..exchange.limits import limits_for
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
@@ -80,5 +80,5 @@ def _why(series: Series, lag: Lag, runs, error: str, now_ms: int) -> str:
 
 
 def _ticks(series: Series, now_ms: int):
-    cron = series.schedule or _cadence(series)[1]
+    cron = series.schedule or cadence_of(series)[1]
     return cron_string_iterator(now_ms / 1000, cron, "UTC")
