@@ -122,7 +122,7 @@ def _locked(path: Path, on_wait: Callable[[str], None] | None) -> Iterator[None]
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if on_wait is not None:
-                on_wait(f"waiting for another edit of {path} to finish (it holds {lock})")
+                on_wait(f"waiting for another edit of {path} to finish (lock {lock})")
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 

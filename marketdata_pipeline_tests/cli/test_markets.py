@@ -306,12 +306,12 @@ def test_a_running_dagster_dev_shows_the_new_market_without_a_restart(tmp_path, 
             url,
             cwd=tmp_path,
         )
+        assert ["binance", "eth_usdt", "candles_1h"] in asset_keys(url)  # no restart
         assert (added.returncode, added.stderr) == (0, ""), added.stderr
         assert added.stdout.splitlines() == [
             f"{tmp_path / 'marketdata.yaml'}: added market binance ETH/USDT",
             f"reloaded code location {LOCATION} in Dagster at {url}",
         ]
-        assert ["binance", "eth_usdt", "candles_1h"] in asset_keys(url)
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         try:

@@ -242,7 +242,7 @@ def test_an_edit_waits_for_the_lock_and_says_so(tmp_path):
     editing.join(30)
     assert "  - id: okx\n" in path.read_text()
     assert messages == [
-        f"waiting for another edit of {path} to finish (it holds {tmp_path / '.marketdata.yaml.lock'})"
+        f"waiting for another edit of {path} to finish (lock {tmp_path / '.marketdata.yaml.lock'})"
     ]
 
 
