@@ -1,5 +1,5 @@
 """The `marketdata` command line: simulate, sync, stream, candles, trades, books, tickers,
-series, status, sql, serve, chart."""
+series, status, sql, serve, chart, connectors, markets."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from ..config import CONFIG_ENV
+from .connectors import connectors
+from .markets import markets
 from .read import books, candles, series, tickers, trades
 from .serve import chart, serve
 from .simulate import simulate
@@ -31,18 +33,6 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = config_file
 
 
-for command in (
-    simulate,
-    sync,
-    stream,
-    candles,
-    trades,
-    books,
-    tickers,
-    series,
-    status,
-    sql,
-    serve,
-    chart,
-):
+COMMANDS = (simulate, sync, stream, candles, trades, books, tickers, series, status, sql, serve)
+for command in (*COMMANDS, chart, connectors, markets):
     main.add_command(command)

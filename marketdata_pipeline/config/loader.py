@@ -69,6 +69,7 @@ class LoadedConfig:
             )
             for c in self.connectors
             for m in c.markets
+            if m.enabled
             for tf in m.timeframes
         ]
 
@@ -79,7 +80,7 @@ class LoadedConfig:
             Series(c.id, m.symbol, TIMEFRAMES["1m"], m.start, m.schedule, "day", "trades")
             for c in self.connectors
             for m in c.markets
-            if m.trades
+            if m.trades and m.enabled
         ]
 
     @cached_property
@@ -89,6 +90,8 @@ class LoadedConfig:
         found = []
         for c in self.connectors:
             for m in c.markets:
+                if not m.enabled:
+                    continue
                 if m.order_book:
                     book = m.order_book
                     found.append(
@@ -221,6 +224,11 @@ def load_config(path: str | Path | None = None) -> LoadedConfig:
         raise ConfigError(
             f"config file {path} not found; create it or set {CONFIG_ENV} to its path"
         ) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    """Validate `text` as the config at `path`: an edit is checked before it is written."""
     try:
         raw = yaml.load(text, Loader=_Loader) or {}
     except yaml.MarkedYAMLError as e:

@@ -65,6 +65,7 @@ class Market(_Model):
     trades: bool = Field(False, description="collect every trade, and candles built from them")
     order_book: OrderBook | None = Field(None, description="collect order book snapshots")
     ticker: bool = Field(False, description="collect the 24-hour ticker")
+    enabled: bool = Field(True, description="collected; a disabled market keeps its stored data")
 
     @field_validator("symbol")
     @classmethod

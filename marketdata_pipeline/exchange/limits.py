@@ -10,11 +10,12 @@ budget. Exchange quirks stay data: the tables below.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import ccxt
+from pathlib import Path
 
 from ..config import Connector
 
@@ -41,12 +42,24 @@ class Limits:
     unit: float
     source: str  # "ccxt" or "config"
 
+    def __str__(self) -> str:
+        return f"{self.weight:.4g}/{self.period_seconds:g}s"
+
     def describe(self) -> str:
-        return f"{self.weight:g}/{self.period_seconds:g}s ({self.source})"
+        return f"{self} ({self.source})"
 
 
 @lru_cache(maxsize=64)
 def _ccxt_rate_ms(exchange_id: str) -> float:
+    """ccxt's `rateLimit` of the exchange, read from its source (importing ccxt costs half a
+    second that listing connectors does without), else from ccxt itself."""
+    folder = Path(importlib.util.find_spec("ccxt").origin).parent
+    path = folder / f"{exchange_id}.py"
+    found = re.search(r"'rateLimit': ([0-9.]+)", path.read_text()) if path.exists() else None
+    if found:
+        return float(found.group(1))
+    import ccxt
+
     return float(getattr(ccxt, exchange_id)().rateLimit)
 
 

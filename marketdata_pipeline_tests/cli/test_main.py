@@ -95,6 +95,14 @@ def imports_of(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
         (["--help"], lambda out: "candles" in out and "sql" in out),
         (["series"], lambda out: out.splitlines()[1].split()[-1] == str(HOURS)),
         (
+            ["connectors"],
+            lambda out: out.splitlines()[1].split()[:3] == ["binance", "enabled", "200/2s"],
+        ),
+        (
+            ["markets"],
+            lambda out: out.splitlines()[1].split()[:3] == ["binance", "BTC/USDT", "enabled"],
+        ),
+        (
             ["candles", "binance", "BTC/USDT", "1h", "--format", "json", "--end", "2024-01-02"],
             lambda out: len(json.loads(out)) == 24,
         ),

@@ -155,3 +155,21 @@ def test_exchange_ids_are_ccxts_own_list_read_without_importing_it():
     assert exchange_ids() == frozenset(ccxt.exchanges) and "binance" in exchange_ids()
     assert listed_ids("exchanges = ['a', 'b']\n") == {"a", "b"}
     assert listed_ids("from .x import exchanges\n") is None
+
+
+def test_a_disabled_market_has_no_series_of_any_kind(tmp_path):
+    both = """\
+exchanges:
+  - id: binance
+    markets:
+      - {symbol: BTC/USDT, timeframes: [1m], start: 2024-01-01, trades: true, ticker: true}
+      - {symbol: ETH/USDT, timeframes: [1h], start: 2024-01-01, trades: true, ticker: true,
+         order_book: {depth: 5}, enabled: ENABLED}
+"""
+    on = load_config(write(tmp_path, both.replace("ENABLED", "true")))
+    off = load_config(write(tmp_path, both.replace("ENABLED", "false")))
+    assert [s.name for s in on.series] == ["binance/btc_usdt/1m", "binance/eth_usdt/1h"]
+    assert [s.name for s in off.series] == ["binance/btc_usdt/1m"]
+    assert [s.name for s in off.trade_series] == ["binance/btc_usdt/trades"]
+    assert [s.name for s in off.polled_series] == ["binance/btc_usdt/ticker"]
+    assert len(on.trade_series) == 2 and len(on.polled_series) == 3
