@@ -13,7 +13,13 @@ from marketdata_pipeline.exchange.limits import budgeted, limits_for
     "exchange, weight",
     # 2 s of ccxt's rateLimit (ms per cost unit); Binance's in its own weight (x5): 200 per
     # 2 s is its 6000 a minute.
-    [("binance", 200.0), ("okx", 2000 / 110), ("bybit", 100.0), ("kraken", 2.0)],
+    [
+        ("binance", 200.0),
+        ("okx", 2000 / 110),
+        ("bybit", 100.0),
+        ("kraken", 2.0),
+        ("coinbase", 2000 / 34),
+    ],
 )
 def test_the_budget_is_two_seconds_of_ccxts_rate(exchange, weight):
     limits = limits_for(Connector(id=exchange))
