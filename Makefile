@@ -25,17 +25,22 @@ test: lint
 demo: install
 	@mkdir -p .data
 	@export MARKETDATA_CONFIG=$(CURDIR)/marketdata.demo.yaml DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}; \
-	$(BIN)/marketdata simulate --port $(DEMO_PORT) > .data/simulator.log 2>&1 & SIM=$$!; \
-	trap 'kill $$SIM 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/marketdata simulate --port $(DEMO_PORT) --trades-per-minute 120 > .data/simulator.log 2>&1 & SIM=$$!; \
+	trap 'kill $$SIM $$STREAM 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 100); do (echo > /dev/tcp/127.0.0.1/$(DEMO_PORT)) 2>/dev/null && break; sleep 0.1; done; \
-	$(BIN)/marketdata sync --start $$($(BIN)/python -c 'import datetime as d; print(d.date.today() - d.timedelta(days=30))') && \
+	day() { $(BIN)/python -c "import datetime as d; print(d.date.today() - d.timedelta(days=$$1))"; }; \
+	$(BIN)/marketdata sync --start $$(day 30) --data candles && \
+	$(BIN)/marketdata sync --start $$(day 2) && \
 	$(BIN)/marketdata series && \
+	{ $(BIN)/marketdata stream > .data/stream.log 2>&1 & STREAM=$$!; } && \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/ratelimit.py
 	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/books.py
+	$(BIN)/python benchmarks/trades.py
 	$(BIN)/python benchmarks/query.py
 	$(BIN)/python benchmarks/startup.py
 

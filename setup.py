@@ -18,6 +18,7 @@ setup(
         "pandas>=2.2,<3",
         "pydantic>=2.7,<3",
         "pyyaml>=6",
+        "ruamel.yaml>=0.18,<0.20",  # round-trip edits of the config (comments kept)
         "click>=8.1",
         "fastapi>=0.115,<1",
         "fastapi-offline>=1.7,<2",  # Swagger UI and ReDoc files for /docs without a CDN

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 
 def best_time(run: Callable[[], object], repeat: int) -> float:
@@ -20,6 +23,30 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+@dataclass
+class Measure:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+    def ratio(self, base: Measure) -> str:
+        return f"wall {self.wall / base.wall:.2f}x, CPU {self.cpu / base.cpu:.2f}x"
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.2f} s wall {self.cpu:6.2f} s CPU {self.rss_mb:6.0f} MB peak"
+
+
+def measure(args: list[str], **kwargs) -> Measure:
+    """Run a command to completion; its own wall time, CPU time and peak RSS."""
+    began = datetime.now()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = (datetime.now() - began).total_seconds()
+    if status:
+        raise RuntimeError(f"{args[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -27,12 +54,18 @@ def free_port() -> int:
 
 
 def start_simulator(
-    port: int, weight_limit: int, latency_ms: int = 0, symbols: list[str] = ()
+    port: int,
+    weight_limit: int,
+    latency_ms: int = 0,
+    symbols: list[str] = (),
+    trades_per_minute: int | None = None,
 ) -> subprocess.Popen:
     """The exchange simulator in a process of its own, so it does not share the client's GIL;
     `symbols` are listed beside the default markets."""
     command = [sys.executable, "-m", "marketdata_pipeline.simulator", "--port", str(port)]
     command += ["--weight-limit", str(weight_limit), "--latency-ms", str(latency_ms)]
+    if trades_per_minute:
+        command += ["--trades-per-minute", str(trades_per_minute)]
     server = subprocess.Popen(
         [*command, *(f"--symbol={s}" for s in symbols)], stdout=subprocess.DEVNULL
     )

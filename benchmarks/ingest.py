@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from common import free_port, start_simulator
+from common import Measure, free_port, measure, start_simulator
 
 from marketdata_pipeline.simulator import ccxt_config
 
@@ -48,30 +46,6 @@ for symbol in symbols:
     frame["open_time"] = pd.to_datetime(frame["open_time"], unit="ms", utc=True)
     library.write(symbol, frame.set_index("open_time"))
 """
-
-
-@dataclass
-class Measure:
-    wall: float
-    cpu: float
-    rss_mb: float
-
-    def ratio(self, base: Measure) -> str:
-        return f"wall {self.wall / base.wall:.2f}x, CPU {self.cpu / base.cpu:.2f}x"
-
-    def __str__(self) -> str:
-        return f"{self.wall:6.2f} s wall {self.cpu:6.2f} s CPU {self.rss_mb:6.0f} MB peak"
-
-
-def measure(args: list[str], **kwargs) -> Measure:
-    """Run a command to completion; its own wall time, CPU time and peak RSS."""
-    began = datetime.now()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = (datetime.now() - began).total_seconds()
-    if status:
-        raise RuntimeError(f"{args[:4]} failed: {process.stderr.read().decode()[-2000:]}")
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def project(url: str, folder: Path, symbols: list[str], start: datetime, end: datetime):

@@ -9,6 +9,7 @@ import dagster as dg
 from .analytics.market_summary import market_summary_asset
 from .automation.schedules import build_schedules
 from .automation.sensors import automation_sensor, freshness_sensor
+from .books.assets import polled_assets
 from .candles.assets import candle_asset
 from .config import LoadedConfig, load_config
 from .exchange.resource import exchange_resources
@@ -16,6 +17,8 @@ from .indicators.assets import indicator_asset
 from .storage.io_manager import IO_MANAGER_KEY, ArcticIOManager
 from .storage.resource import store_resource
 from .storage.store import STORE_KEY
+from .trades.assets import trades_asset
+from .trades.candle_assets import trade_candle_asset
 
 # Single-run backfills rely on `backfill_policy`, still marked beta by Dagster.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -38,6 +41,9 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
             indicator_asset(s),
         )
     ]
+    assets += [trade_candle_asset(s, config.trades_of(s)) for s in config.series if s.from_trades]
+    assets += [trades_asset(t) for t in config.trade_series]
+    assets += [a for s in config.polled_series for a in polled_assets(s)]
     summary = market_summary_asset(config)
     return dg.Definitions(
         assets=[*assets, *([summary] if summary else [])],

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import ccxt
+import numpy as np
 import polars as pl
 import pytest
 import yaml
@@ -19,14 +20,17 @@ from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
-from marketdata_pipeline.candles.assets import RUN_TAGS
+from marketdata_pipeline.automation.steps import RUN_TAGS
 from marketdata_pipeline.cli.backfill import failed_series, materialize_range
 from marketdata_pipeline.config import LoadedConfig, Series, load_config
 from marketdata_pipeline.definitions import build_definitions
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
 from marketdata_pipeline.ops.owners import PID_START_TAG, PID_TAG, owner_tags
 from marketdata_pipeline.simulator import Simulator, ccxt_config
+from marketdata_pipeline.storage.schema import TRADE_CANDLES, TRADE_SCHEMA, TRADES
+from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.timeframes import to_ms
+from marketdata_pipeline.trades.candles import trade_candles
 
 # A test that starts this close to midnight UTC waits for the new day, so none straddles it,
 # and one in a day's first minute waits until that day has a settled 1m candle (00:01:05).
@@ -58,7 +62,8 @@ def _pin_today():
 
 @pytest.fixture(scope="session")
 def simulator():
-    with Simulator(port=0) as sim:
+    # A quiet market (about 30,000 aggTrades a day): a day of trades is ~30 requests, not 600.
+    with Simulator(port=0, trades_per_minute=30) as sim:
         yield sim
 
 
@@ -106,12 +111,14 @@ def market(
     timeframes=("1m",),
     start: date | None = None,
     partition: str | None = "day",
+    **extra,
 ) -> dict:
     """A market entry; daily partitions unless asked (tests of a day of 1m stay small)."""
     entry = {
         "symbol": symbol,
         "timeframes": list(timeframes),
         "start": str(start or today() - timedelta(days=45)),
+        **extra,
     }
     return entry | ({"partition": partition} if partition else {})
 
@@ -172,6 +179,38 @@ def make_project(tmp_path, simulator, monkeypatch):
 
     yield make
     instance.dispose()
+
+
+def fake_trades(start_ms: int, count: int, first_id: int = 1000) -> pl.DataFrame:
+    """`count` trades from `start_ms`, two a second sharing their millisecond, with values that
+    follow from their index (price 50000 + i % 7 / 2, ...): exact data without an exchange."""
+    i = np.arange(count)
+    price, amount = 50_000 + (i % 7) * 0.5, 0.001 * (1 + i % 5)
+    return pl.DataFrame(
+        {
+            "timestamp": start_ms + i // 2 * 1000,
+            "id": first_id + i,
+            "price": price,
+            "amount": amount,
+            "cost": price * amount,
+            "side": np.where(i % 3 == 0, "buy", "sell"),
+            "first_trade_id": 10 * (first_id + i),
+            "last_trade_id": 10 * (first_id + i) + i % 3,
+        }
+    ).cast(TRADE_SCHEMA)
+
+
+def store_trades(project: Project, symbol: str, trades: pl.DataFrame, start_ms: int, end_ms: int):
+    """Store `trades` as the market's complete trades of [start, end), and the candles built
+    from them, as the pipeline would; returns the trade series."""
+    store = store_for(project.config)
+    for series in project.config.select("binance", symbol):
+        built = trade_candles(trades, series.timeframe, start_ms, end_ms)
+        store.replace(series, built, start_ms, end_ms, TRADE_CANDLES)
+    series = project.config.trades_of(series)
+    store.write(series, trades, start_ms, end_ms, library=TRADES)
+    store.cover(series, TRADES, (start_ms, end_ms))
+    return series
 
 
 def free_port() -> int:

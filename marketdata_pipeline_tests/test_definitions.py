@@ -45,7 +45,7 @@ def test_asset_keys_partitions_and_pools_snapshot():
     )
     assert (
         assets["binance/btc_usdt/indicators_1m"].automation_condition.get_label()
-        == "follow candles"
+        == "follow upstream"
     )
     minute = defs.resolve_assets_def(dg.AssetKey(["binance", "btc_usdt", "candles_1m"]))
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()

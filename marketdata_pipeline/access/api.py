@@ -1,4 +1,5 @@
-"""Read-only HTTP API over the stored candles and indicators (FastAPI; docs at /docs).
+"""Read-only HTTP API over the stored candles, indicators, trades, order books and tickers
+(FastAPI; docs at /docs).
 
 Every read goes through CandleStore; request values only ever select a configured series and
 a time range, so nothing from a request reaches storage paths or SQL.
@@ -10,11 +11,8 @@ work on machines without internet access.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import polars as pl
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,31 +20,75 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..automation.freshness import lag_of
-from ..config import ConfigError, Freshness, LoadedConfig, Series
+from ..config import ConfigError, LoadedConfig, Series
 from ..exchange.budget import budget_path
-from ..storage.schema import CANDLES, INDICATORS
-from ..storage.store import CandleStore, store_for
+from ..storage.schema import CANDLES, INDICATORS, LIBRARY_OF, TRADE_CANDLES
+from ..storage.store import store_for
 from ..timeframes import get_timeframe, now_ms, parse_time
+from .books import book_frame, checked_depth
+from .markets import NotCollected, market_series
+from .pages import Cursor, read_page
+from .reports import (
+    describe,
+    iso_ms,
+    last_grant,
+    listing,
+    newest_candle,
+    storage_reachable,
+)
+from .reports import freshness as freshness_of
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 ISO = "%Y-%m-%dT%H:%M:%SZ"
+ISO_MS = "%Y-%m-%dT%H:%M:%S%.3fZ"  # trades and snapshots: several a second
 
 
-class PageQuery(BaseModel):
-    """One series, a time range and a page of it."""
+class RangeQuery(BaseModel):
+    """One market, a time range and a page of it."""
 
     model_config = ConfigDict(extra="forbid")
 
     exchange: str = Field(min_length=1, examples=["binance"])
     symbol: str = Field(min_length=1, description="any case", examples=["BTC/USDT"])
-    timeframe: str = Field(min_length=1, examples=["1h"])
     start: str | None = Field(None, description="UTC date or ISO datetime, inclusive")
     end: str | None = Field(None, description="UTC date or ISO datetime, exclusive")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="rows per page")
+
+
+class PageQuery(RangeQuery):
+    """One series, a time range and a page of it."""
+
+    timeframe: str = Field(min_length=1, examples=["1h"])
     after: str | None = Field(
         None, description="cursor: `next_after` of the previous page (its last open_time)"
+    )
+
+
+class CandleQuery(PageQuery):
+    from_trades: bool = Field(False, description="the candles built from the market's trades")
+
+
+class TradeQuery(RangeQuery):
+    after: str | None = Field(
+        None, description="cursor: `next_after` of the previous page (`<trade id>@<time>`)"
+    )
+
+
+class SnapshotQuery(RangeQuery):
+    """Snapshots of one market by receive time (`local_timestamp`), a page at a time."""
+
+    after: str | None = Field(
+        None, description="cursor: `next_after` of the previous page (its last local_timestamp)"
+    )
+
+
+class BookQuery(SnapshotQuery):
+    depth: int | None = Field(
+        None, ge=0, le=5000, description="levels per side, 0 to the configured depth (default)"
+    )
+    metrics: bool = Field(
+        False, description="each snapshot's liquidity metrics beside it (null until computed)"
     )
 
 
@@ -56,67 +98,89 @@ def create_app(config: LoadedConfig) -> FastAPI:
     budgets = budget_path(config)
     app = FastAPIOffline(
         title="marketdata",
-        description="Stored OHLCV candles and their indicators.",
+        description="Stored OHLCV candles, indicators, trades, order books and tickers.",
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.add_exception_handler(RequestValidationError, _one_line_validation_error)
 
-    @app.get("/series", summary="Every configured series with its stored range")
+    @app.get(
+        "/series",
+        summary="Every configured series (candles, trades, books, tickers) with its stored range",
+    )
     def series() -> list[dict[str, Any]]:
-        return [
-            {
-                **_describe(s),
-                **_summary(store, s),
-                "indicator_rows": store.summary(s, INDICATORS).rows,
-            }
-            for s in config.series
-        ]
+        return [listing(store, s) for s in config.all_series]
 
     def page(library: str, request: Request, query: PageQuery) -> JSONResponse:
         chosen = _find(config, query.exchange, query.symbol, query.timeframe)
+        if library == TRADE_CANDLES:
+            _collected(config, query.exchange, query.symbol, "trades")
         start_ms, end_ms = _range(query.start, query.end)
         if query.after is not None:
             after_ms = _when(query.after, "after") + 1
             start_ms = after_ms if start_ms is None else max(start_ms, after_ms)
         frame, next_ms = store.read_page(chosen, start_ms, end_ms, query.limit, library)
-        next_after = _iso_ms(next_ms) if next_ms is not None else None
-        return JSONResponse(
-            {
-                "series": chosen.name,
-                "count": frame.height,
-                "rows": _rows(frame),
-                "next_after": next_after,
-                "next": str(request.url.include_query_params(after=next_after))
-                if next_after
-                else None,
-            }
-        )
+        next_after = iso_ms(next_ms) if next_ms is not None else None
+        return _page(request, chosen, _rows(frame), next_after)
 
     @app.get("/candles", summary="Stored candles of one series, a page at a time")
-    def candles(request: Request, query: Annotated[PageQuery, Query()]) -> JSONResponse:
-        return page(CANDLES, request, query)
+    def candles(request: Request, query: Annotated[CandleQuery, Query()]) -> JSONResponse:
+        return page(TRADE_CANDLES if query.from_trades else CANDLES, request, query)
 
     @app.get("/indicators", summary="Stored RSI, EMA and MACD of one series, a page at a time")
     def indicators(request: Request, query: Annotated[PageQuery, Query()]) -> JSONResponse:
         return page(INDICATORS, request, query)
 
-    @app.get("/freshness", summary="How far each series lags the newest closed candle")
+    def market_page(chosen: Series, request: Request, query, shape=None) -> JSONResponse:
+        """A page of a market's trades, book snapshots or tickers after the query's cursor."""
+        start_ms, end_ms = _range(query.start, query.end)
+        keyed = chosen.data == "trades"  # several trades can share a millisecond
+        after = None if query.after is None else _valid(Cursor.parse, query.after, keyed)
+        library = LIBRARY_OF[chosen.data]
+        frame, cursor = read_page(store, chosen, library, start_ms, end_ms, query.limit, after)
+        frame = shape(frame) if shape else frame
+        rows = frame.with_columns(pl.col(pl.Datetime).dt.strftime(ISO_MS)).to_dicts()
+        return _page(request, chosen, rows, str(cursor) if cursor else None)
+
+    @app.get("/trades", summary="Stored trades of one market, a page at a time")
+    def trades(request: Request, query: Annotated[TradeQuery, Query()]) -> JSONResponse:
+        chosen = _collected(config, query.exchange, query.symbol, "trades")
+        return market_page(chosen, request, query)
+
+    @app.get("/order_books", summary="Stored book snapshots of one market, a page at a time")
+    def order_books(request: Request, query: Annotated[BookQuery, Query()]) -> JSONResponse:
+        chosen = _collected(config, query.exchange, query.symbol, "order_book")
+        depth = _valid(checked_depth, chosen, query.depth)
+        return market_page(
+            chosen,
+            request,
+            query,
+            lambda snapshots: book_frame(store, chosen, snapshots, depth, query.metrics),
+        )
+
+    @app.get("/tickers", summary="Stored 24-hour tickers of one market, a page at a time")
+    def tickers(request: Request, query: Annotated[SnapshotQuery, Query()]) -> JSONResponse:
+        chosen = _collected(config, query.exchange, query.symbol, "ticker")
+        return market_page(chosen, request, query)
+
+    @app.get("/freshness", summary="How far each series lags its newest candle, trade or snapshot")
     def freshness() -> list[dict[str, Any]]:
         now = now_ms()
         tolerance = config.model.freshness
-        return [{**_describe(s), **_freshness(store, s, now, tolerance)} for s in config.series]
+        return [
+            {**describe(s), **freshness_of(store, s, now, tolerance)} for s in config.all_series
+        ]
 
     @app.get("/health", summary="Storage reachable (else 503) and each exchange's last request")
     def health() -> JSONResponse:
-        reachable = _storage_reachable(store)
+        reachable = storage_reachable(store)
         body = {
             "status": "ok" if reachable else "storage unreachable",
             "storage_reachable": reachable,
             "exchanges": [
                 {
                     "exchange": c.id,
-                    "last_request": _last_grant(budgets, c.id),
-                    "newest_candle": _newest_candle(store, config, c.id) if reachable else None,
+                    "last_request": last_grant(budgets, c.id),
+                    "newest_candle": newest_candle(store, config, c.id) if reachable else None,
                 }
                 for c in config.connectors
             ],
@@ -139,11 +203,39 @@ def _find(config: LoadedConfig, exchange: str, symbol: str, timeframe: str) -> S
         ) from None
 
 
-def _when(value: str, name: str) -> int:
+def _page(request: Request, series: Series, rows: list[dict], next_after: str | None):
+    """A page of rows, with the cursor and the URL of the next page if more follow."""
+    return JSONResponse(
+        {
+            "series": series.name,
+            "count": len(rows),
+            "rows": rows,
+            "next_after": next_after,
+            "next": str(request.url.include_query_params(after=next_after)) if next_after else None,
+        }
+    )
+
+
+def _collected(config: LoadedConfig, exchange: str, symbol: str, data: str) -> Series:
+    """The market's trades, order book or ticker: 404 if it is not configured or collects none."""
     try:
-        return parse_time(value, name)
+        return market_series(config, exchange, symbol, data)
+    except NotCollected as e:
+        raise HTTPException(404, str(e)) from None
+    except ConfigError:
+        raise HTTPException(404, f"no configured market {exchange} {symbol}; see /series") from None
+
+
+def _valid(check, *args):
+    """`check(*args)`, whose ValueError is a bad parameter: a 400 with its one line."""
+    try:
+        return check(*args)
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
+
+
+def _when(value: str, name: str) -> int:
+    return _valid(parse_time, value, name)
 
 
 def _range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
@@ -156,74 +248,8 @@ def _range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
     return start_ms, end_ms
 
 
-def _describe(series: Series) -> dict[str, Any]:
-    return {
-        "series": series.name,
-        "exchange": series.exchange,
-        "symbol": series.symbol,
-        "timeframe": series.timeframe.name,
-        "start": str(series.start),
-    }
-
-
-def _summary(store: CandleStore, series: Series) -> dict[str, Any]:
-    summary = store.summary(series)
-    return {"first": _iso(summary.first), "last": _iso(summary.last), "rows": summary.rows}
-
-
-def _freshness(store: CandleStore, series: Series, now_ms: int, tolerance: Freshness) -> dict:
-    """The lag `marketdata status` and the freshness sensor measure, on the same tolerance."""
-    summary = store.summary(series)
-    lag = lag_of(series, summary.last_ms, now_ms, tolerance)
-    return {
-        "last": _iso(summary.last),
-        "expected_last": _iso_ms(lag.expected_ms),
-        "lag_seconds": lag.lag_seconds,
-        "tolerance_seconds": tolerance.candles * series.timeframe.ms / 1000
-        + tolerance.grace_seconds,
-        "stale": lag.stale,
-    }
-
-
-def _storage_reachable(store: CandleStore) -> bool:
-    try:
-        store.library().has_symbol("health")
-    except Exception:
-        return False
-    return True
-
-
-def _last_grant(path: Path, exchange: str) -> str | None:
-    """When the pipeline last took request budget for this exchange, i.e. sent a request.
-
-    The budget file keeps the newest grant of every key (only older ones are pruned), so this
-    is the last request any process sent, successful or not; `newest_candle` shows what arrived.
-    """
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as db:
-            (ts,) = db.execute("SELECT MAX(ts) FROM grants WHERE key = ?", (exchange,)).fetchone()
-    except sqlite3.Error:
-        return None
-    return _iso_ms(int(ts * 1000)) if ts is not None else None
-
-
-def _newest_candle(store: CandleStore, config: LoadedConfig, exchange: str) -> str | None:
-    lasts = [store.summary(s).last for s in config.series if s.exchange == exchange]
-    return _iso(max((t for t in lasts if t is not None), default=None))
-
-
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return frame.with_columns(pl.col(pl.Datetime).dt.strftime(ISO)).to_dicts()
-
-
-def _iso(value: pd.Timestamp | None) -> str | None:
-    return value.strftime(ISO) if value is not None else None
-
-
-def _iso_ms(ts_ms: int) -> str:
-    return pd.Timestamp(ts_ms, unit="ms", tz="UTC").strftime(ISO)
 
 
 async def _one_line_validation_error(request: Request, error: Exception) -> JSONResponse:

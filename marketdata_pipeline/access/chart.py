@@ -1,4 +1,5 @@
-"""Price, RSI and MACD charts of a series as PNG or self-contained HTML (matplotlib's Agg).
+"""Price, RSI and MACD charts of a series as PNG or self-contained HTML (matplotlib's Agg), with
+an optional pane of the market's book: spread and depth near mid, from its stored metrics.
 
 Figures are built with `matplotlib.figure.Figure`, never pyplot, so no global backend or
 figure registry is touched and charts can be drawn from any thread (API, Dagster step).
@@ -27,15 +28,30 @@ CANDLESTICK_LIMIT = 400
 PREVIEW_CANDLES = 300
 PREVIEW_COLOURS = 32
 UP, DOWN = "#26a69a", "#ef5350"
+# The book pane: spread, and the quote amount resting within this band of mid on each side.
+BOOK_BAND_BPS = 50
+BOOK_LINES = {
+    "spread_bps": "spread (bps)",
+    f"bid_depth_{BOOK_BAND_BPS}bps_quote": f"bid depth within {BOOK_BAND_BPS} bps (quote)",
+    f"ask_depth_{BOOK_BAND_BPS}bps_quote": f"ask depth within {BOOK_BAND_BPS} bps (quote)",
+}
 
 
-def render_chart(candles: pl.DataFrame, indicators: pl.DataFrame, title: str, path: Path) -> None:
-    """Write the chart to `path`, a .png or a .html with the image inline (no external assets)."""
+def render_chart(
+    candles: pl.DataFrame,
+    indicators: pl.DataFrame,
+    title: str,
+    path: Path,
+    book: pl.DataFrame | None = None,
+) -> None:
+    """Write the chart to `path`, a .png or a .html with the image inline (no external assets);
+    with `book` (stored book metrics), a fourth pane of its spread and depth."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"unsupported chart format {path.suffix!r}; use .png or .html")
-    image = _png(chart_figure(candles, indicators, title, (12, 8)), dpi=110)
+    size = (12, 8) if book is None else (12, 10)
+    image = _png(chart_figure(candles, indicators, title, size, book), dpi=110)
     if suffix == ".png":
         path.write_bytes(image)
     else:
@@ -66,16 +82,18 @@ def chart_figure(
     indicators: pl.DataFrame,
     title: str,
     size: tuple[float, float] = (12, 8),
+    book: pl.DataFrame | None = None,
     small: bool = False,
 ) -> Figure:
-    """Three panes sharing the time axis: price with EMA 12/26, RSI 6/14/24, MACD."""
+    """Panes, top to bottom: price with EMAs, RSI, MACD, and with `book` its spread and depth."""
     if candles.is_empty():
         raise ValueError(f"no candles to chart for {title}")
     frame = _joined(candles, indicators)
     x = frame["open_time"].dt.replace_time_zone(None).to_numpy()
     col = {c: frame[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in frame.columns[1:]}
     fig = Figure(figsize=size, layout="constrained")
-    price, rsi, macd = fig.subplots(3, 1, sharex=True, height_ratios=(3, 1, 1))
+    ratios = (3, 1, 1) if book is None else (3, 1, 1, 1.2)
+    price, rsi, macd, *extra = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     fig.suptitle(title, fontsize=9 if small else 12)
     _price(price, x, col, candlesticks=not small and frame.height <= CANDLESTICK_LIMIT)
     rsi.plot(x, col["rsi14"], color="#7e57c2", lw=1, label="RSI 14")
@@ -89,15 +107,35 @@ def chart_figure(
     macd.bar(x, hist, width=_width(x), color=np.where(hist >= 0, UP, DOWN), alpha=0.6)
     macd.plot(x, col["macd"], color="#1e88e5", lw=1, label="MACD")
     macd.plot(x, col["macd_signal"], color="#fb8c00", lw=1, label="signal")
+    if book is not None:
+        _book(extra[0], book)
+    panes = (price, rsi, macd, *extra)
     locator = AutoDateLocator()
-    macd.xaxis.set_major_locator(locator)
-    macd.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    for ax in (price, rsi, macd):
+    panes[-1].xaxis.set_major_locator(locator)
+    panes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in panes:
         ax.grid(alpha=0.2)
         ax.tick_params(labelsize=6 if small else 8)
-        if not small:
+    if not small:
+        for ax in (price, rsi, macd):  # the book pane has its own, over both of its axes
             ax.legend(loc="upper left", fontsize=7)
     return fig
+
+
+def _book(ax, book: pl.DataFrame) -> None:
+    """Spread in bps on the left axis; bid and ask depth near mid (quote) on the right one."""
+    frame = book.sort("local_timestamp")
+    x = frame["local_timestamp"].dt.replace_time_zone(None).to_numpy()
+    y = {c: frame[c].cast(pl.Float64).fill_null(np.nan).to_numpy() for c in BOOK_LINES}
+    spread, bid, ask = BOOK_LINES
+    ax.plot(x, y[spread], color="#455a64", lw=0.8, label=BOOK_LINES[spread])
+    ax.set_ylabel("bps", fontsize=7)
+    depth = ax.twinx()
+    depth.plot(x, y[bid], color=UP, lw=0.8, label=BOOK_LINES[bid])
+    depth.plot(x, y[ask], color=DOWN, lw=0.8, label=BOOK_LINES[ask])
+    depth.tick_params(labelsize=8)
+    lines = ax.get_lines() + depth.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper left", fontsize=7)
 
 
 def _price(ax, x: np.ndarray, col: dict[str, np.ndarray], candlesticks: bool) -> None:

@@ -24,7 +24,10 @@ _SETTINGS = (
     "SET enable_external_access = false",  # no files, no extensions
     "SET lock_configuration = true",  # no SET, RESET or PRAGMA changing a setting
 )
-READ_ONLY = "queries may only read the tables candles and indicators"
+READ_ONLY = (
+    "queries may only read the tables candles, indicators, trades, trade_candles, order_books,"
+    " book_metrics and tickers"
+)
 
 
 class SqlError(ValueError):

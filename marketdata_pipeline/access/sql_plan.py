@@ -1,8 +1,9 @@
 """Which series and time range a SQL query can see, read off DuckDB's own parse of it.
 
-From the AND-ed conditions of WHERE clauses (and inner-join ON clauses) that reference
-`candles` or `indicators`, equality and IN on exchange, symbol and timeframe and ranges on
-open_time narrow what must be read. Anything not understood (OR, functions on those columns,
+From the AND-ed conditions of WHERE clauses (and inner-join ON clauses) that reference one of
+`TABLES`, equality and IN on exchange, symbol and timeframe and ranges on the table's time
+(open_time; a trade's timestamp; a book snapshot's, its metrics' or a ticker's local_timestamp)
+narrow what must be read. Anything not understood (OR, functions on those columns,
 joins whose partners could change) leaves the read wider: never a wrong answer, only slower.
 """
 
@@ -15,12 +16,35 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..config import Series
-from ..storage.schema import CANDLES, INDICATORS
+from ..storage.schema import (
+    BOOK_METRICS,
+    CANDLES,
+    INDICATORS,
+    ORDER_BOOKS,
+    TICKERS,
+    TRADE_CANDLES,
+    TRADES,
+)
 from .duck import SqlError, connect, duck
 
-TABLES = (CANDLES, INDICATORS)
+# Tables of a whole market, not of a timeframe: no `timeframe` column.
+MARKET_TABLES = (TRADES, ORDER_BOOKS, BOOK_METRICS, TICKERS)
+TABLES = (CANDLES, INDICATORS, TRADE_CANDLES, *MARKET_TABLES)
 
 KEYS = ("exchange", "symbol", "timeframe")
+
+# Each table's time column, on which ranges prune the read: trades have no open time, and
+# snapshots are indexed by when they were received (the exchange's time may be missing).
+TIME_COLUMN = (
+    dict.fromkeys(TABLES, "open_time")
+    | {TRADES: "timestamp"}
+    | dict.fromkeys((ORDER_BOOKS, BOOK_METRICS, TICKERS), "local_timestamp")
+)
+
+
+def keys_of(table: str) -> tuple[str, ...]:
+    """The columns naming a table's series: a market's data has no timeframe."""
+    return KEYS[:2] if table in MARKET_TABLES else KEYS
 
 
 # [start, end) in ms of `open_time <op> t`, from the first ms at or after t and the last at or before.
@@ -44,8 +68,6 @@ _FLIPPED = {
 
 # Literal types whose cast to TIMESTAMPTZ is what DuckDB does when comparing them to open_time.
 _TIME_TYPES = {"date", "timestamp", "datetime", "timestamptz", "timestamp with time zone"}
-
-
 _TIME_TYPES |= {"timestamp_s", "timestamp_ms", "timestamp_us"}
 
 
@@ -56,7 +78,7 @@ _PRUNABLE_JOINS = {"REGULAR", "CROSS", "NATURAL"}
 
 @dataclass
 class Filter:
-    """What one reference to a table may see: allowed key values and open_time in [start, end)."""
+    """What one reference to a table may see: allowed key values and its time in [start, end)."""
 
     table: str
     values: dict[str, set[str]] = field(default_factory=dict)
@@ -67,6 +89,8 @@ class Filter:
         if isinstance(bound, set):
             self.values[column] = self.values.get(column, bound) & bound
             return
+        if column != TIME_COLUMN[self.table]:
+            return
         start, end = bound
         if start is not None:
             self.start_ms = start if self.start_ms is None else max(self.start_ms, start)
@@ -75,7 +99,7 @@ class Filter:
 
     def admits(self, series: Series) -> bool:
         key = {"exchange": series.exchange, "symbol": series.symbol}
-        key["timeframe"] = series.timeframe.name
+        key["timeframe"] = series.timeframe.name if series.data == "candles" else None
         empty = None not in (self.start_ms, self.end_ms) and self.start_ms >= self.end_ms
         return not empty and all(key[c] in v for c, v in self.values.items())
 
@@ -103,7 +127,7 @@ def plan(query: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, 
 
 
 class _Planner:
-    """Walks the parsed query and narrows a Filter per reference to `candles`/`indicators`."""
+    """Walks the parsed query and narrows a Filter per reference to one of our tables."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -245,7 +269,7 @@ class _Scope:
         name = _name(column)
         if name in KEYS and op == "COMPARE_EQUAL" and _string(literal) is not None:
             yield column, {_string(literal)}
-        elif name == "open_time" and (us := self.planner.instant_us(literal)) is not None:
+        elif name in TIME_COLUMN.values() and (us := self.planner.instant_us(literal)) is not None:
             yield column, _TIME_BOUNDS[op](-(-us // 1000), us // 1000)
 
 

@@ -20,7 +20,12 @@ class Lag:
 
 
 def lag_of(series: Series, last_ms: int | None, now_ms: int, tolerance: Freshness) -> Lag:
-    """A series is stale when more than `tolerance.candles` closed candles (plus grace) behind."""
+    """A series is stale when more than `tolerance.candles` closed candles (plus grace) behind;
+    a collected one (books, tickers) when its newest snapshot is older than 3 periods."""
+    if series.every_seconds:
+        period = int(series.every_seconds * 1000)
+        lag = now_ms - last_ms if last_ms is not None else now_ms - series.start_ms
+        return Lag(now_ms - now_ms % period, last_ms, lag, lag > 3 * period)
     tf = series.timeframe
     expected = tf.closed_until(now_ms) - tf.ms
     behind_from = last_ms if last_ms is not None else series.start_ms - tf.ms

@@ -12,7 +12,7 @@ from dagster._core.storage.tags import (
 
 from ..config import Series
 from ..ops.heal import heal_dead_runs
-from .keys import SERIES_TAG, candles_key, indicators_key, series_of
+from .keys import SERIES_TAG, run_keys, series_of
 
 # Schedules and sensors target the implicit asset job: it is the one job that may hold assets
 # with different partitions (every series has its own start).
@@ -22,7 +22,7 @@ ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
 def series_run(
     series: Series | list[Series], first: str, last: str
 ) -> tuple[list[AssetKey], dict[str, str]]:
-    """Candles and indicators of partitions first..last in one run (a single-run backfill):
+    """The series' assets (see `run_keys`) over partitions first..last in one run (a single-run backfill):
     the asset selection and the tags of that run. Several series sharing their partitions
     run together, tagged with every name, comma-separated."""
     group = series if isinstance(series, list) else [series]
@@ -31,7 +31,7 @@ def series_run(
         ASSET_PARTITION_RANGE_START_TAG: first,
         ASSET_PARTITION_RANGE_END_TAG: last,
     }
-    return [key for s in group for key in (candles_key(s), indicators_key(s))], tags
+    return [key for s in group for key in run_keys(s)], tags
 
 
 def series_request(series: Series, first: str, last: str, run_key: str) -> RunRequest:

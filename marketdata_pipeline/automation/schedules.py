@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from ..config import LoadedConfig, Series
+from ..timeframes import DAY_MS
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
 
@@ -57,7 +58,9 @@ def series_schedule(
                 continue
             # From the partition of the candle that just closed: at a boundary it is the last
             # candle of the previous partition, which the previous tick could not fetch yet.
-            first = current_partition(series, tick - timedelta(milliseconds=series.timeframe.ms))
+            # Collected books and tickers: the whole day that just ended.
+            back = DAY_MS if series.every_seconds else series.timeframe.ms
+            first = current_partition(series, tick - timedelta(milliseconds=back))
             last = current_partition(series, tick)
             requests.append(
                 series_request(series, first, last, f"{series.name} {tick.isoformat()}")
@@ -67,15 +70,24 @@ def series_schedule(
     return _schedule
 
 
+def cadence_of(series: Series) -> tuple[str, str]:
+    """The shared schedule of a series: its name and cron."""
+    if series.every_seconds:  # collected continuously: compacted and checked once a day
+        return "snapshots_daily_schedule", "5 0 * * *"
+    if series.data == "trades":
+        return "trades_schedule", CADENCE["1m"]
+    return f"candles_{series.timeframe.name}_schedule", CADENCE[series.timeframe.name]
+
+
 def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
-    """One schedule per timeframe, plus one per market whose config overrides the cron."""
+    """One schedule per timeframe, one for trades (every minute), one a day for collected
+    books and tickers, plus one per series whose market's config overrides the cron."""
     running = config.model.automation.running
     by_cron: dict[tuple[str, str], list[Series]] = defaultdict(list)
-    for series in config.series:
+    for series in [*config.series, *config.trade_series, *config.polled_series]:
         if series.schedule:
-            name = f"{series.exchange}_{series.market_slug}_{series.timeframe.name}_schedule"
+            name = f"{series.name.replace('/', '_')}_schedule"
             by_cron[(name, series.schedule)].append(series)
         else:
-            name = f"candles_{series.timeframe.name}_schedule"
-            by_cron[(name, CADENCE[series.timeframe.name])].append(series)
+            by_cron[cadence_of(series)].append(series)
     return [series_schedule(n, cron, members, running) for (n, cron), members in by_cron.items()]

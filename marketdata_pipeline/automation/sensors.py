@@ -14,10 +14,11 @@ from dagster import (
 )
 
 from ..config import LoadedConfig, Series
+from ..storage.schema import LIBRARY_OF
 from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import iso, now_ms
 from .freshness import Lag, lag_of
-from .keys import candles_key
+from .keys import run_keys
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
 
@@ -34,7 +35,7 @@ def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
 
 def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
     """Every series' lag as an observation (plotted in the UI); stale ones get a catch-up run."""
-    series_list = config.series
+    series_list = [*config.series, *config.trade_series, *config.polled_series]
     tolerance = config.model.freshness
     running = config.model.automation.running
 
@@ -53,10 +54,11 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
         busy = busy_series(context.instance)
         requests, observations = [], []
         for series in series_list:
-            lag = lag_of(series, store.summary(series).last_ms, now, tolerance)
+            last = store.summary(series, LIBRARY_OF[series.data]).last_ms
+            lag = lag_of(series, last, now, tolerance)
             observations.append(
                 AssetObservation(
-                    asset_key=candles_key(series),
+                    asset_key=run_keys(series)[0],
                     metadata={
                         "lag_seconds": lag.lag_seconds,
                         "stale": lag.stale,
@@ -65,7 +67,8 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
                     },
                 )
             )
-            if lag.stale and series.name not in busy:
+            # Collected series are caught up by the collector, not by a run: only flagged.
+            if lag.stale and series.name not in busy and not series.every_seconds:
                 first, last = missing_partitions(series, lag)
                 # Keyed on progress: a catch-up that fetched nothing is not requested again.
                 run_key = f"catch-up {series.name} after {lag.last_ms} until {last}"
@@ -76,7 +79,7 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
 
 
 def automation_sensor(config: LoadedConfig) -> AutomationConditionSensorDefinition:
-    """Evaluates the indicators' "follow candles" condition; Dagster's default one starts off."""
+    """Evaluates the derived assets' "follow upstream" condition; Dagster's default one starts off."""
     running = config.model.automation.running
     return AutomationConditionSensorDefinition(
         "follow_candles",

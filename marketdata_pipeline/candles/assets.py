@@ -1,7 +1,5 @@
 """Candle assets: one time-partitioned asset per (exchange, symbol, timeframe)."""
 
-import asyncio
-import time
 from datetime import timedelta
 
 import polars as pl
@@ -9,7 +7,6 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
-    Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -18,15 +15,15 @@ from dagster import (
 
 from ..automation.keys import candles_key
 from ..automation.partitions import Window, partition_windows, partitions_for
+from ..automation.steps import run_ingest
 from ..config import Freshness, Quality, Series
-from ..exchange.errors import FetchError
 from ..exchange.resource import ExchangeResource, exchange_resource_key
 from ..storage.io_manager import IO_MANAGER_KEY
 from ..storage.schema import CANDLES
 from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import iso, now_ms
 from .checks import candle_check_results, candle_check_specs
-from .ingest import IngestResult, ingest
+from .ingest import ingest
 
 
 def candle_asset(
@@ -73,49 +70,21 @@ def candle_asset(
         now = now_ms() - exchange.settings.settle_seconds * 1000
         before = store.open_times(series, spans[0][0], spans[-1][1])
 
-        async def run():
-            async with exchange.client() as client:
-                return await ingest(series, spans, client, store, now, before), client.stats
-
-        began = time.monotonic()
-        try:
-            result, stats = asyncio.run(run())
-        except FetchError as e:
-            raise Failure(description=str(e), allow_retries=False) from None
+        result, totals = run_ingest(
+            context, exchange, lambda client: ingest(series, spans, client, store, now, before)
+        )
         after = store.open_times(series, spans[0][0], spans[-1][1])
-        totals = _run_totals(result, stats, time.monotonic() - began)
         for w in windows:
             figures = _partition_metadata(series, w, before, after, result.gaps)
             # A one-partition run's request figures are that partition's own.
             context.add_asset_metadata(
                 {**figures, **(totals if len(windows) == 1 else {})}, partition_key=w.key
             )
-        context.instance.add_run_tags(
-            context.run.run_id, {f"marketdata/{k}": str(totals[k]) for k in RUN_TAGS}
-        )
         return MaterializeResult(
             check_results=candle_check_results(store, series, peers, spans, now, quality),
         )
 
     return _candles
-
-
-# Run totals shown on the run itself (the UI's run page and its tags).
-RUN_TAGS = ("rows_written", "requests", "retries", "seconds_waited_rate_limit")
-
-
-def _run_totals(result: IngestResult, stats, seconds: float) -> dict:
-    return {
-        "rows_written": result.rows_written,
-        "rows_already_present": result.rows_present,
-        "requests": stats.requests,
-        "request_weight": stats.weight,
-        "retries": stats.retries,
-        "seconds_backing_off": round(stats.seconds_backing_off, 3),
-        "seconds_waited_rate_limit": round(stats.seconds_waited, 3),
-        "seconds_waited_series_lock": round(result.lock_wait_seconds, 3),
-        "fetch_seconds": round(seconds, 3),
-    }
 
 
 def _partition_metadata(

@@ -8,23 +8,15 @@ wrote and the next run resumes from there.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..automation.steps import IngestResult
 from ..config import Series
 from ..exchange.client import ExchangeClient
 from ..storage.store import CandleStore
 from .delta import chunks, delta_ranges
 from .validation import gap_ranges
-
-
-@dataclass
-class IngestResult:
-    rows_written: int = 0
-    rows_present: int = 0
-    gaps: list[tuple[int, int]] = field(default_factory=list)
-    lock_wait_seconds: float = 0.0
 
 
 async def ingest(
@@ -46,6 +38,7 @@ async def ingest(
     if not todo:
         return result
     client.check_market(series)
+    client.check_reach(series, todo[0][0], now_ms)
     first = store.summary(series).first_ms
     listed = first is not None and first < todo[0][0]  # a candle before: listed before
     writing: asyncio.Task | None = None
@@ -53,7 +46,7 @@ async def ingest(
         for lo, hi in todo:
             frame = await client.fetch_range(series, lo, hi)
             if writing:
-                _record(result, await writing)
+                result.add(await writing)
             for gap in gap_ranges(frame, series.timeframe, lo, hi):
                 if gap[0] == lo and not listed:
                     continue  # before the market's first candle ever: not listed yet
@@ -62,11 +55,5 @@ async def ingest(
             writing = asyncio.create_task(asyncio.to_thread(store.write, series, frame, lo, hi))
     finally:
         if writing:
-            _record(result, await writing)
+            result.add(await writing)
     return result
-
-
-def _record(result: IngestResult, written) -> None:
-    result.rows_written += written.rows_written
-    result.rows_present += written.rows_present
-    result.lock_wait_seconds += written.lock_wait_seconds

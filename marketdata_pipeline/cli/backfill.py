@@ -11,7 +11,7 @@ from collections import defaultdict
 import click
 from dagster import DagsterEventType, DagsterInstance
 
-from ..automation.keys import candles_key, indicators_key
+from ..automation.keys import run_keys
 from ..automation.partitions import partitions_for
 from ..automation.runs import series_run
 from ..config import LoadedConfig, Series
@@ -58,11 +58,7 @@ def sync_series(config: LoadedConfig, plans: list[Plan]) -> list[str]:
 
 def failed_series(result, group: list[Series]) -> list[tuple[str, str]]:
     """(series, one-line cause) for each series of the run with a failed step."""
-    names = {
-        "__".join(key.path): series.name
-        for series in group
-        for key in (candles_key(series), indicators_key(series))
-    }
+    names = {"__".join(key.path): series.name for series in group for key in run_keys(series)}
     failed: dict[str, str] = {}
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:

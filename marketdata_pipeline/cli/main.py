@@ -1,4 +1,5 @@
-"""The `marketdata` command line: simulate, sync, candles, series, status, sql, serve, chart."""
+"""The `marketdata` command line: simulate, sync, stream, candles, trades, books, tickers,
+series, status, sql, serve, chart, connectors, markets."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 import click
 
 from ..config import CONFIG_ENV
-from .read import candles, series
+from .connectors import connectors
+from .markets import markets
+from .read import books, candles, series, tickers, trades
 from .serve import chart, serve
 from .simulate import simulate
 from .sql import sql
 from .status import status
+from .stream import stream
 from .sync import sync
 
 
@@ -29,5 +33,6 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = config_file
 
 
-for command in (simulate, sync, candles, series, status, sql, serve, chart):
+COMMANDS = (simulate, sync, stream, candles, trades, books, tickers, series, status, sql, serve)
+for command in (*COMMANDS, chart, connectors, markets):
     main.add_command(command)

@@ -8,7 +8,7 @@ complete costs no run, no request and no Dagster import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import click
@@ -17,7 +17,7 @@ import numpy as np
 from ..candles.delta import delta_ranges
 from ..config import Series
 from ..indicators.warmup import warmup_partitions
-from ..storage.schema import CANDLES, INDICATORS
+from ..storage.schema import CANDLES, INDICATORS, TRADE_CANDLES, TRADES
 from ..storage.store import CandleStore
 from ..timeframes import PARTITION_FORMAT, from_ms, partition_after, partition_floor, to_ms
 from .support import UserError
@@ -53,11 +53,7 @@ def in_range(chosen: list[Series], start_ms: int, end_ms: int, now_ms: int) -> l
             f"nothing to sync: --start {from_ms(start_ms):%Y-%m-%d %H:%M} is in the future"
         )
     kept = [s for s in chosen if end_ms > s.start_ms]
-    missed = [
-        f"{s.exchange} {s.symbol} {s.timeframe.name} starts {s.start}"
-        for s in chosen
-        if s not in kept
-    ]
+    missed = [f"{s.label} starts {s.start}" for s in chosen if s not in kept]
     if not kept:
         raise UserError(f"nothing to sync: {'; '.join(missed)}")
     for line in missed:
@@ -87,6 +83,8 @@ def plan(
     span = range(chosen[0], min(chosen[-1] + reach + 1, len(every)))
     dirty = _missing_indicators(store, series, [every[i] for i in span])
     todo = set(fetch) | {i for i, missing in zip(span, dirty, strict=True) if missing}
+    if series.from_trades:
+        todo |= {i for i in chosen if _missing_trade_candles(store, series, every[i])}
     if fetch:
         later = range(fetch[-1] + 1, min(fetch[-1] + reach + 1, len(every)))
         todo |= {i for i in later if _has_candles(store, series, every[i])}
@@ -106,6 +104,35 @@ def _missing_indicators(
         for library in (CANDLES, INDICATORS)
     ]
     return list(counts[0] != counts[1])
+
+
+def _missing_trade_candles(store: CandleStore, series: Series, window: tuple[int, int]) -> bool:
+    """Whether the window stores fewer trade candles than its complete trades make."""
+    tf, trades = series.timeframe, replace(series, data="trades")
+    expected = sum(
+        max(0, (tf.floor(min(hi, window[1])) - tf.ceil(max(lo, window[0]))) // tf.ms)
+        for lo, hi in store.coverage(trades, TRADES).ranges
+        if lo < window[1] and hi > window[0]
+    )
+    return store.open_times(series, *window, TRADE_CANDLES).len() < expected
+
+
+def plan_trades(
+    store: CandleStore, series: Series, start_ms: int, end_ms: int, now_ms: int, settle_s: int
+) -> Plan:
+    """The day partitions of [start, end) whose trades are not all known stored."""
+    asked = [
+        (max(lo, start_ms), min(hi, end_ms))
+        for lo, hi in windows_of(series, now_ms)
+        if lo < end_ms and hi > start_ms
+    ]
+    coverage = store.coverage(series, TRADES)
+    missing = coverage.missing_in(asked, series.start_ms, now_ms - settle_s * 1000)
+    if not missing:
+        return Plan(series, None, None, False)
+    day = series.partition
+    first, last = (partition_floor(day, from_ms(t)) for t in (missing[0][0], missing[-1][1] - 1))
+    return Plan(series, first.strftime(PARTITION_FORMAT), last.strftime(PARTITION_FORMAT), True)
 
 
 def _has_candles(store: CandleStore, series: Series, window: tuple[int, int]) -> bool:

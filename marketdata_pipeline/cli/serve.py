@@ -92,6 +92,11 @@ def listen(host: str, port: int) -> socket.socket:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A .png file, or .html with the image inline.",
 )
+@click.option(
+    "--book",
+    is_flag=True,
+    help="Add a pane of the market's spread and depth within 50 bps (its book metrics).",
+)
 @click.pass_context
 @user_errors
 def chart(
@@ -102,16 +107,20 @@ def chart(
     start: str | None,
     end: str | None,
     output: Path,
+    book: bool,
 ) -> None:
-    """Draw candles with EMA 12/26, RSI and MACD of one stored series."""
+    """Draw candles with EMA 12/26, RSI and MACD of one stored series, and with --book the
+    market's spread and depth near mid."""
     from ..access.chart import FORMATS, render_chart
-    from ..storage.schema import INDICATORS
+    from ..access.markets import market_series
+    from ..storage.schema import BOOK_METRICS, INDICATORS
 
     if output.suffix.lower() not in FORMATS:
         raise UserError(f"--output {output}: unsupported format; use a .png or .html file")
     writable(output)  # before reading anything
     config = config_of(ctx)
     series = one_series(config, exchange, symbol, timeframe)
+    books = market_series(config, exchange, symbol, "order_book") if book else None
     start_ms, end_ms = time_range(start, end, start_required=False)
     store = store_of(config)
     if start_ms is None:
@@ -126,6 +135,17 @@ def chart(
             " or fetch them with `marketdata sync`"
         )
     indicators = store.read(series, start_ms, end_ms, library=INDICATORS)
+    metrics, drawn = None, ""
+    if books is not None:
+        metrics = store.read(books, start_ms, end_ms, library=BOOK_METRICS)
+        if metrics.is_empty():
+            raise UserError(
+                f"no book metrics of {books.name} in the range; the asset"
+                f" {books.exchange}/{books.market_slug}/book_metrics computes them a day at a"
+                " time (materialize it in the Dagster UI) from the snapshots `marketdata"
+                " stream` collects"
+            )
+        drawn = f", {metrics.height} book snapshots"
     title = f"{series.exchange} {series.symbol} {timeframe}"
-    written(output, lambda path: render_chart(candles, indicators, title, path))
-    click.echo(f"wrote {output} ({candles.height} candles)")
+    written(output, lambda path: render_chart(candles, indicators, title, path, metrics))
+    click.echo(f"wrote {output} ({candles.height} candles{drawn})")

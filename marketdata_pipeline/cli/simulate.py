@@ -8,22 +8,40 @@ from .support import UserError, user_errors
 
 
 @click.command()
+@click.option(
+    "--exchange",
+    default="binance",
+    show_default=True,
+    type=click.Choice(["binance", "okx"]),
+    help="Wire protocol: Binance's spot API or OKX v5's; same markets and candles.",
+)
 @click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--weight-limit", default=6000, show_default=True, help="Request weight per minute.")
+@click.option(
+    "--weight-limit", default=6000, show_default=True, help="Binance's request weight per minute."
+)
 @click.option("--error-rate", default=0.0, help="Probability of a 500/502/503 answer.")
 @click.option("--drop-rate", default=0.0, help="Probability of dropping the connection.")
 @click.option("--malformed-rate", default=0.0, help="Probability of a malformed body.")
 @click.option("--latency-ms", default=0.0, help="Latency added to every response.")
+@click.option(
+    "--trades-per-minute",
+    default=600,
+    show_default=True,
+    type=click.IntRange(12, 100_000),
+    help="Mean raw trades per minute in every market (aggTrades are about 70% of them).",
+)
 @user_errors
 def simulate(
+    exchange: str,
     port: int,
     weight_limit: int,
     error_rate: float,
     drop_rate: float,
     malformed_rate: float,
     latency_ms: float,
+    trades_per_minute: int,
 ) -> None:
-    """Serve a local Binance-compatible exchange for offline runs and tests."""
+    """Serve a local Binance- or OKX-compatible exchange for offline runs and tests."""
     from ..simulator import Faults, Simulator, config_snippet
 
     faults = Faults(
@@ -32,13 +50,19 @@ def simulate(
         malformed_rate=malformed_rate,
         latency_ms=latency_ms,
     )
-    sim = Simulator(port=port, weight_limit=weight_limit, faults=faults)
+    sim = Simulator(
+        port=port,
+        weight_limit=weight_limit,
+        faults=faults,
+        trades_per_minute=trades_per_minute,
+        exchange=exchange,
+    )
     try:
         sim.start()
     except OSError as e:
         raise UserError(
             f"cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another --port"
         ) from None
-    click.echo(f"exchange simulator on {sim.url}; point a connector at it with:\n")
-    click.echo(config_snippet(sim.url))
+    click.echo(f"{exchange} simulator on {sim.url}; point a connector at it with:\n")
+    click.echo(config_snippet(sim.url, exchange))
     sim.serve_forever()

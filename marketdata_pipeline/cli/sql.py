@@ -15,9 +15,11 @@ from .support import UserError, config_of, emit, output_options, store_of, user_
 @click.pass_context
 @user_errors
 def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
-    """Run QUERY over the tables `candles` and `indicators` of every stored series.
+    """Run QUERY over the tables `candles`, `indicators`, `trades`, `trade_candles`,
+    `order_books`, `book_metrics` and `tickers`.
 
-    Both have the columns exchange, symbol, timeframe and open_time (UTC); filtering on them
+    They have the columns exchange, symbol, timeframe (candles only) and a time (open_time;
+    trades: timestamp; books, metrics, tickers: local_timestamp), in UTC; filtering on them
     reads only the matching series and time range, e.g.
 
     marketdata sql "SELECT date_trunc('day', open_time) AS day, max(high) FROM candles
@@ -29,7 +31,7 @@ def sql(ctx: click.Context, query: str, fmt: str, output: Path | None) -> None:
 
     config = config_of(ctx)
     try:
-        frame = run_sql(store_of(config), config.series, query).frame
+        frame = run_sql(store_of(config), config, query).frame
     except SqlError as e:  # sql.py stays free of the CLI; user_errors reports UserError
         raise UserError(str(e)) from None
     emit(frame, fmt, output)

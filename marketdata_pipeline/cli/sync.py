@@ -6,8 +6,18 @@ import sys
 
 import click
 
+from ..config import ConfigError
 from ..timeframes import from_ms, now_ms
-from .support import config_of, store_of, time_range, user_errors
+from .support import UserError, config_of, store_of, time_range, user_errors
+
+KINDS = ("candles", "trades")
+
+
+def _kinds(data: str) -> set[str]:
+    kinds = {k.strip().lower() for k in data.split(",") if k.strip()}
+    if not kinds or kinds - set(KINDS):
+        raise UserError(f"--data {data!r}: use a comma-separated list of {', '.join(KINDS)}")
+    return kinds
 
 
 @click.command()
@@ -16,6 +26,12 @@ from .support import config_of, store_of, time_range, user_errors
 @click.option("--timeframe", help="Only this timeframe, e.g. 1h.")
 @click.option("--start", help="First day or time to sync (UTC, inclusive).")
 @click.option("--end", help="End of the range (UTC, exclusive); default now.")
+@click.option(
+    "--data",
+    default="candles,trades",
+    show_default=True,
+    help="What to sync, comma-separated: candles, trades (markets with `trades: true`).",
+)
 @click.option(
     "--wait-timeout",
     type=click.FloatRange(min=1),
@@ -32,20 +48,35 @@ def sync(
     timeframe: str | None,
     start: str | None,
     end: str | None,
+    data: str,
     wait_timeout: float,
 ) -> None:
-    """Materialize the matching candle assets for a range through Dagster."""
-    from .plan import in_range, plan  # the store only: a complete range needs no more
+    """Materialize the matching candle and trade assets for a range through Dagster."""
+    from .plan import in_range, plan, plan_trades  # the store only: a complete range needs no more
 
     config = config_of(ctx)
+    kinds = _kinds(data)
     start_ms, end_ms = time_range(start, end, start_required=True)
     now = now_ms()
-    chosen = in_range(config.select(exchange, symbol, timeframe), start_ms, end_ms, now)
     store = store_of(config)
-    plans = [
-        plan(store, s, start_ms, end_ms, now, config.connector(s.exchange).settle_seconds)
-        for s in chosen
-    ]
+    chosen: list = []
+    if "trades" in kinds:
+        try:
+            chosen += config.select_trades(exchange, symbol)
+        except ConfigError:
+            if kinds == {"trades"}:  # asked for trades alone: none is a mistake
+                raise
+    if "candles" in kinds:
+        chosen += config.select(exchange, symbol, timeframe)
+    chosen = in_range(chosen, start_ms, end_ms, now)
+
+    def planned(s):
+        how = plan_trades if s.data == "trades" else plan
+        return how(
+            store, s, start_ms, end_ms, now_ms(), config.connector(s.exchange).settle_seconds
+        )
+
+    plans = [planned(s) for s in chosen]
     for p in plans:
         if p.first is None:
             click.echo(
@@ -66,7 +97,15 @@ def sync(
         click.echo(f"healed: {healed}", err=True)
 
     def work() -> list[str]:
-        return check_markets(config, [p.series for p in todo]) or sync_series(config, todo)
+        if failures := check_markets(config, [p.series for p in todo]):
+            return failures
+        # Trades first: the candles built from them are planned from what they completed.
+        trades = [p for p in todo if p.series.data == "trades"]
+        failures = sync_series(config, trades) if trades else []
+        candles = [p for p in todo if p.series.data != "trades"]
+        if trades:
+            candles = [p for s in chosen if s.data != "trades" if (p := planned(s)).first]
+        return failures + (sync_series(config, candles) if candles else [])
 
     guard = SyncGuard(instance, [c.id for c in config.connectors], wait_timeout)
     failures = guard.run(work)

@@ -57,11 +57,83 @@ class LoadedConfig:
     @cached_property
     def series(self) -> list[Series]:
         return [
-            Series(c.id, m.symbol, TIMEFRAMES[tf], m.start, m.schedule, m.partition)
+            Series(
+                c.id,
+                m.symbol,
+                TIMEFRAMES[tf],
+                m.start,
+                m.schedule,
+                m.partition,
+                "candles",
+                m.trades,
+            )
             for c in self.connectors
             for m in c.markets
+            if m.enabled
             for tf in m.timeframes
         ]
+
+    @cached_property
+    def trade_series(self) -> list[Series]:
+        """The trades of every market with `trades: true`, one day per partition."""
+        return [
+            Series(c.id, m.symbol, TIMEFRAMES["1m"], m.start, m.schedule, "day", "trades")
+            for c in self.connectors
+            for m in c.markets
+            if m.trades and m.enabled
+        ]
+
+    @cached_property
+    def polled_series(self) -> list[Series]:
+        """Order books and tickers of the markets that collect them, polled by the collector."""
+        day = TIMEFRAMES["1m"], "day"
+        found = []
+        for c in self.connectors:
+            for m in c.markets:
+                if not m.enabled:
+                    continue
+                if m.order_book:
+                    book = m.order_book
+                    found.append(
+                        Series(
+                            c.id,
+                            m.symbol,
+                            day[0],
+                            m.start,
+                            None,
+                            day[1],
+                            "order_book",
+                            every_seconds=book.every_seconds,
+                            depth=book.depth,
+                        )
+                    )
+                if m.ticker:
+                    found.append(
+                        Series(
+                            c.id,
+                            m.symbol,
+                            day[0],
+                            m.start,
+                            None,
+                            day[1],
+                            "ticker",
+                            every_seconds=c.ticker_every_seconds,
+                        )
+                    )
+        return found
+
+    @property
+    def all_series(self) -> list[Series]:
+        """Every stored series, as listings show them: candles, trades, then books and tickers."""
+        return [*self.series, *self.trade_series, *self.polled_series]
+
+    def trades_of(self, series: Series) -> Series:
+        """The trades a candle series with `from_trades` is built from."""
+        return next(
+            t
+            for t in self.trade_series
+            if (t.exchange, t.symbol) == (series.exchange, series.symbol)
+        )
 
     def check_schedules(self) -> None:
         """Each market's `schedule` must be a cron Dagster accepts, checked by Dagster itself.
@@ -96,9 +168,18 @@ class LoadedConfig:
                 get_timeframe(timeframe)
             except ValueError as e:
                 raise ConfigError(str(e)) from None
+        return self._chosen(self.series, exchange, symbol, timeframe)
+
+    def select_trades(self, exchange: str | None = None, symbol: str | None = None) -> list[Series]:
+        """Trade series matching the filters; matching nothing is a user mistake."""
+        return self._chosen(self.trade_series, exchange, symbol, None)
+
+    def _chosen(
+        self, series: list[Series], exchange: str | None, symbol: str | None, timeframe: str | None
+    ) -> list[Series]:
         chosen = [
             s
-            for s in self.series
+            for s in series
             if (exchange is None or exchange.lower() == s.exchange)
             and (symbol is None or symbol.upper() == s.symbol.upper())
             and timeframe in (None, s.timeframe.name)
@@ -109,8 +190,10 @@ class LoadedConfig:
                 for k, v in (("exchange", exchange), ("symbol", symbol), ("timeframe", timeframe))
                 if v
             )
+            kind = "series" if series is self.series else "market with `trades: true`"
             raise ConfigError(
-                f"no configured series matches {wanted} in {self.path}; see `marketdata series`"
+                f"no configured {kind} matches {wanted or 'anything'} in {self.path};"
+                " see `marketdata series`"
             )
         return chosen
 
@@ -141,6 +224,11 @@ def load_config(path: str | Path | None = None) -> LoadedConfig:
         raise ConfigError(
             f"config file {path} not found; create it or set {CONFIG_ENV} to its path"
         ) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    """Validate `text` as the config at `path`: an edit is checked before it is written."""
     try:
         raw = yaml.load(text, Loader=_Loader) or {}
     except yaml.MarkedYAMLError as e:

@@ -18,21 +18,12 @@ class _Model(BaseModel):
 
 
 class RateLimit(_Model):
-    """Request budget of one connector: `weight` units per `period_seconds`, shared by all workers."""
+    """An override of a connector's request budget (by default taken from ccxt, see
+    `exchange.limits`): `weight` units per `period_seconds`, shared by all workers, in the
+    units requests are charged in (Binance: its request weight)."""
 
-    weight: int = Field(6000, gt=0)
+    weight: float = Field(gt=0)
     period_seconds: float = Field(60.0, gt=0)
-    ohlcv_weight: int = Field(2, gt=0)
-    markets_weight: int = Field(20, gt=0)
-
-    @model_validator(mode="after")
-    def _requests_fit(self) -> RateLimit:
-        heaviest = max(self.ohlcv_weight, self.markets_weight)
-        if heaviest > self.weight:
-            raise ValueError(
-                f"weight {self.weight} is below one request's weight ({heaviest}); raise it"
-            )
-        return self
 
 
 class Quality(_Model):
@@ -54,6 +45,13 @@ class Automation(_Model):
     running: bool = Field(True, description="schedules and the freshness sensor start running")
 
 
+class OrderBook(_Model):
+    """Top-of-book snapshots of a market, polled by `marketdata stream`."""
+
+    depth: int = Field(20, gt=0, le=5000, description="levels per side")
+    every_seconds: float = Field(10.0, ge=1, description="one REST snapshot per this many seconds")
+
+
 class Market(_Model):
     symbol: str
     timeframes: list[str] = Field(min_length=1)
@@ -64,6 +62,10 @@ class Market(_Model):
     partition: Literal["day", "month", "year"] | None = Field(
         None, description="Dagster partition window; default sized by each timeframe's volume"
     )
+    trades: bool = Field(False, description="collect every trade, and candles built from them")
+    order_book: OrderBook | None = Field(None, description="collect order book snapshots")
+    ticker: bool = Field(False, description="collect the 24-hour ticker")
+    enabled: bool = Field(True, description="collected; a disabled market keeps its stored data")
 
     @field_validator("symbol")
     @classmethod
@@ -99,7 +101,9 @@ class Connector(_Model):
         default_factory=dict,
         description="ccxt credential field -> name of the environment variable holding it",
     )
-    rate_limit: RateLimit = RateLimit()
+    rate_limit: RateLimit | None = Field(
+        None, description="override of the budget ccxt gives for this exchange"
+    )
     pool_size: int = Field(4, gt=0)
     page_size: int = Field(1000, gt=0)
     page_concurrency: int = Field(8, gt=0)
@@ -107,6 +111,9 @@ class Connector(_Model):
     max_retries: int = Field(5, ge=0)
     settle_seconds: int = Field(
         5, ge=0, description="wait after a candle's close before storing it"
+    )
+    ticker_every_seconds: float = Field(
+        10.0, ge=1, description="one tickers request for all ticker markets per this many seconds"
     )
     markets: list[Market] = Field(default_factory=list)
 

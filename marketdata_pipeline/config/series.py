@@ -11,7 +11,10 @@ from ..timeframes import Timeframe
 
 @dataclass(frozen=True)
 class Series:
-    """One stored candle series: (exchange, symbol, timeframe) from its start date."""
+    """One stored series from its start date: the candles of (exchange, symbol, timeframe),
+    or with `data="trades"` the trades of (exchange, symbol), kept current minute by minute
+    (its timeframe) in day partitions; `order_book` and `ticker` series are snapshots polled
+    every `every_seconds`, stored a day per partition."""
 
     exchange: str
     symbol: str
@@ -19,6 +22,10 @@ class Series:
     start: date
     schedule: str | None = None
     partition_override: str | None = None
+    data: str = "candles"
+    from_trades: bool = False  # candles are also built from the market's trades
+    every_seconds: float | None = None  # polled data (books, tickers): one snapshot per period
+    depth: int | None = None  # order books: levels per side
 
     @property
     def partition(self) -> str:
@@ -31,7 +38,14 @@ class Series:
 
     @property
     def name(self) -> str:
-        return f"{self.exchange}/{self.market_slug}/{self.timeframe.name}"
+        last = self.timeframe.name if self.data == "candles" else self.data
+        return f"{self.exchange}/{self.market_slug}/{last}"
+
+    @property
+    def label(self) -> str:
+        """How messages name the series: `binance BTC/USDT 1m`, `binance BTC/USDT trades`."""
+        last = self.timeframe.name if self.data == "candles" else self.data
+        return f"{self.exchange} {self.symbol} {last}"
 
     @property
     def start_ms(self) -> int:

@@ -55,10 +55,6 @@ class RequestBudget:
 
     async def acquire(self, weight: int) -> float:
         """Wait until `weight` fits in the window, take it, and return the seconds waited."""
-        if weight > self.weight:
-            raise ValueError(
-                f"a request of weight {weight} can never fit a budget of {self.weight}"
-            )
         waited = 0.0
         if (delay := self.try_take(weight)) <= 0:
             return waited
@@ -87,7 +83,9 @@ class RequestBudget:
             grants = db.execute(
                 "SELECT ts, weight FROM grants WHERE key = ? ORDER BY ts", (self.key,)
             ).fetchall()
-            excess = sum(w for _, w in grants) + weight - self.weight
+            # A request heavier than the whole window (a deep book in a short window) goes
+            # alone into an empty window; its full weight then holds the next ones back.
+            excess = sum(w for _, w in grants) + min(weight, self.weight) - self.weight
             if excess <= 0:
                 db.execute("INSERT INTO grants VALUES (?, ?, ?)", (self.key, now, weight))
                 return 0.0

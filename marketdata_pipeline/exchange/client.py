@@ -6,6 +6,7 @@ Nothing is ever skipped: a page either arrives clean or the fetch fails (see `er
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import random
 from dataclasses import dataclass
@@ -27,14 +28,15 @@ from .errors import (
     MalformedPage,
     one_line,
 )
+from .limits import budgeted
 from .pages import UNIFIED, as_candles, clean_page
-from .quirks import RAW_KLINES
+from .quirks import RAW_KLINES, RECENT_CANDLES_ONLY
 
 
 @dataclass
 class FetchStats:
     requests: int = 0
-    weight: int = 0
+    weight: float = 0.0
     retries: int = 0
     seconds_waited: float = 0.0
     seconds_backing_off: float = 0.0
@@ -51,21 +53,19 @@ class ExchangeClient:
         self._exchange: ccxt_async.Exchange | None = None
 
     async def __aenter__(self) -> ExchangeClient:
-        options = {"enableRateLimit": False, **self.connector.ccxt}
+        # ccxt's rate limiting stays on, but its throttle charges the shared budget.
+        options = {**self.connector.ccxt, "enableRateLimit": True}
         for field_name, env in self.connector.credentials.items():
             if env not in os.environ:
                 raise FetchError(
                     f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
                 )
             options[field_name] = os.environ[env]
-        self._exchange = getattr(ccxt_async, self.connector.id)(options)
+        cls = budgeted(getattr(ccxt_async, self.connector.id), self.connector.id, self._acquire)
+        self._exchange = cls(options)
         self._raw = RAW_KLINES.get(self.connector.id)
         try:
-            await self._call(
-                "load markets",
-                self._load_markets,
-                weight=self.connector.rate_limit.markets_weight,
-            )
+            await self.call("load markets", self._load_markets)
         except BaseException:
             await self._exchange.close()  # `async with` skips __aexit__ when __aenter__ fails
             raise
@@ -81,6 +81,11 @@ class ExchangeClient:
             await self._exchange.close()
 
     @property
+    def exchange(self) -> ccxt_async.Exchange:
+        """The ccxt exchange, markets loaded: its implicit API serves exchange-specific paging."""
+        return self._exchange
+
+    @property
     def page_size(self) -> int:
         spot = (self._exchange.features or {}).get("spot") or {}
         limit = (spot.get("fetchOHLCV") or {}).get("limit")
@@ -90,13 +95,29 @@ class ExchangeClient:
         exchange = self._exchange
         if series.symbol not in exchange.markets:
             raise FetchError(
-                f"{exchange.id} does not list symbol {series.symbol!r}; fix markets[].symbol in the"
-                " config (ccxt unified form, e.g. BTC/USDT)"
+                f"{exchange.id} does not list symbol {series.symbol!r}{_close_to(series.symbol, exchange)};"
+                " fix markets[].symbol in the config (ccxt unified form, e.g. BTC/USDT)"
             )
+        if series.data != "candles":
+            return
         if exchange.timeframes and series.timeframe.name not in exchange.timeframes:
             raise FetchError(
                 f"{exchange.id} has no {series.timeframe.name} candles; it offers"
                 f" {', '.join(exchange.timeframes)}"
+            )
+
+    def check_reach(self, series: Series, start_ms: int, now_ms: int) -> None:
+        """Fail at once, naming the earliest candle it serves, where an exchange keeps only its
+        latest candles: years of "gaps" would be recorded otherwise."""
+        served = RECENT_CANDLES_ONLY.get(self.connector.id)
+        if served is None:
+            return
+        earliest = series.timeframe.floor(now_ms) - (served - 1) * series.timeframe.ms
+        if start_ms < earliest:
+            raise FetchError(
+                f"{self.connector.id} serves only its latest {served} {series.timeframe.name}"
+                f" candles, from {from_ms(earliest):%Y-%m-%d %H:%M} UTC; {series.name} asks from"
+                f" {from_ms(start_ms):%Y-%m-%d %H:%M}: set the market's start on or after that"
             )
 
     async def fetch_range(self, series: Series, start_ms: int, end_ms: int) -> pl.DataFrame:
@@ -121,13 +142,12 @@ class ExchangeClient:
         pages: list[np.ndarray] = []
         cursor = lo
         while cursor < hi:
-            page = await self._call(
+            page = await self.call(
                 _describe_range(series, cursor, hi),
                 self._page,
                 series,
                 cursor,
                 hi,
-                weight=self.connector.rate_limit.ohlcv_weight,
             )
             if not len(page):
                 break
@@ -143,7 +163,6 @@ class ExchangeClient:
             return page
         if raw:
             raise MalformedPage(f"a page of {len(raw)} candles all before {from_ms(cursor)}")
-        await self._acquire(self.connector.rate_limit.ohlcv_weight)
         rows, columns = await self._fetch(series, cursor, 1, None)
         probe, _ = clean_page(rows, cursor, 2**62, columns)
         if len(probe) and probe[0, 0] >= hi:
@@ -172,11 +191,11 @@ class ExchangeClient:
             request[raw.until] = until
         return await getattr(self._exchange, raw.method)(request), raw.columns
 
-    async def _call(self, what: str, fn, *args, weight: int):
-        """Run one request under the budget, retrying temporary failures with backoff."""
+    async def call(self, what: str, fn, *args):
+        """Run `fn` (ccxt requests, each charged to the budget), retrying temporary failures
+        with backoff."""
         attempts = self.connector.max_retries + 1
         for attempt in range(attempts):
-            await self._acquire(weight)
             try:
                 return await fn(*args)
             except PERMANENT as e:
@@ -202,7 +221,8 @@ class ExchangeClient:
                 ) from None
         raise AssertionError("unreachable")
 
-    async def _acquire(self, weight: int) -> None:
+    async def _acquire(self, weight: float) -> None:
+        """ccxt's throttle: every HTTP request takes its endpoint's weight first."""
         self.stats.seconds_waited += await self.budget.acquire(weight)
         self.stats.requests += 1
         self.stats.weight += weight
@@ -212,6 +232,29 @@ class ExchangeClient:
         headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
         value = str(headers.get("retry-after", "")).strip()
         return float(value) if value.isdigit() else None
+
+
+def _close_to(symbol: str, exchange) -> str:
+    """Markets the user may have meant: one whose exchange id is the symbol (Kraken's XBTUSD is
+    ccxt's BTC/USD), else the same base with another quote or a close base."""
+
+    def bare(value) -> str:
+        return "".join(ch for ch in str(value).upper() if ch.isalnum())
+
+    base, _, quote = symbol.upper().partition("/")
+    markets = exchange.markets.values()
+    near = [
+        m["symbol"]
+        for m in markets
+        if bare(symbol) in {bare(m.get("id")), bare((m.get("info") or {}).get("altname"))}
+    ]
+    near = near or [m["symbol"] for m in markets if m.get("base") == base]
+    if not near:
+        close = set(
+            difflib.get_close_matches(base, {m.get("base", "") for m in markets}, cutoff=0.75)
+        )
+        near = [m["symbol"] for m in markets if m.get("base") in close and m.get("quote") == quote]
+    return f" (did you mean {', '.join(sorted(near)[:3])}?)" if near else ""
 
 
 def _describe_range(series: Series, lo: int, hi: int) -> str:

@@ -33,3 +33,53 @@ _BINANCE = RawKlines(
     (0, 1, 2, 3, 4, 5, 7, 8),
 )
 RAW_KLINES = {"binance": _BINANCE, "binanceus": _BINANCE}
+
+
+@dataclass(frozen=True)
+class TradeIds:
+    """An exchange that pages trades by id: a time probe finds a range's first id, then pages
+    of ids follow, concurrently. Paging by time alone can drop trades where one millisecond
+    holds more than a page (ccxt's own warning on Binance); ids cannot.
+
+    `fields` maps our trade columns to the exchange's; `buyer_maker` is true when the taker
+    sold. `contiguous` says every id exists, so a hole is an error to refetch, not data.
+    """
+
+    method: str
+    symbol: str
+    from_id: str
+    start: str
+    end: str
+    limit: str
+    page: int
+    window_ms: int  # longest start..end span one time query may ask for
+    fields: dict[str, str]
+    buyer_maker: str
+    contiguous: bool
+
+
+_BINANCE_AGG = TradeIds(
+    "publicGetAggTrades",
+    "symbol",
+    "fromId",
+    "startTime",
+    "endTime",
+    "limit",
+    1000,
+    3_600_000,
+    {
+        "id": "a",
+        "timestamp": "T",
+        "price": "p",
+        "amount": "q",
+        "first_trade_id": "f",
+        "last_trade_id": "l",
+    },
+    "m",
+    True,
+)
+RAW_TRADES = {"binance": _BINANCE_AGG, "binanceus": _BINANCE_AGG}
+
+# Exchanges whose candle endpoint serves only their latest N candles of a timeframe, however far
+# back one asks (Kraken's OHLC: 720): older history cannot be backfilled from them.
+RECENT_CANDLES_ONLY = {"kraken": 720}

@@ -9,6 +9,7 @@ from dagster import ConfigurableResource
 from ..config import Connector, LoadedConfig
 from .budget import RequestBudget, budget_path
 from .client import ExchangeClient
+from .limits import limits_for
 
 
 def exchange_resource_key(exchange: str) -> str:
@@ -26,7 +27,7 @@ class ExchangeResource(ConfigurableResource):
         return Connector.model_validate(self.connector)
 
     def budget(self) -> RequestBudget:
-        limit = self.settings.rate_limit
+        limit = limits_for(self.settings)
         return RequestBudget(self.budget_path, self.settings.id, limit.weight, limit.period_seconds)
 
     def client(self) -> ExchangeClient:
@@ -38,7 +39,7 @@ def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:
     path = str(budget_path(config))
     return {
         exchange_resource_key(c.id): ExchangeResource(
-            connector=c.model_dump(mode="json"), budget_path=path
+            connector=c.model_dump(mode="json", exclude_none=True), budget_path=path
         )
         for c in config.connectors
     }

@@ -5,7 +5,6 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
-    AutomationCondition,
     BackfillPolicy,
     Failure,
     MaterializeResult,
@@ -14,6 +13,7 @@ from dagster import (
     asset,
 )
 
+from ..automation.conditions import FOLLOW_UPSTREAM
 from ..automation.keys import candles_key, indicators_key
 from ..automation.partitions import Window, partition_windows, partitions_for
 from ..candles.checks import structure_result
@@ -28,18 +28,6 @@ from .checks import INDICATOR_VALUES, indicator_check_specs
 from .formulas import INDICATOR_COLUMNS, compute_indicators
 from .validation import indicator_findings
 from .warmup import candles_with_warmup, rows_from, warmup_partitions
-
-# Recompute a partition whenever candles it reads (its own or its warm-up's) change, once
-# they are no longer being written and pass their blocking checks. An update seen while the
-# partition runs is kept until the next request; one seen in the very tick after a request
-# (when Dagster lets the reset win) still counts, through the bare `updated`.
-_updated = AutomationCondition.any_deps_updated()
-FOLLOW_CANDLES = (
-    (_updated | _updated.since(AutomationCondition.newly_requested()))
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-    & AutomationCondition.all_deps_blocking_checks_passed()
-).with_label("follow candles")
 
 
 def indicator_asset(series: Series) -> AssetsDefinition:
@@ -60,7 +48,7 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         deps=[AssetDep(candles_key(series), partition_mapping=mapping)],
         partitions_def=partitions_for(series),
         backfill_policy=BackfillPolicy.single_run(),
-        automation_condition=FOLLOW_CANDLES,
+        automation_condition=FOLLOW_UPSTREAM,
         group_name=series.exchange,
         kinds={"polars", "arcticdb"},
         required_resource_keys={STORE_KEY},

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._utils.schedules import cron_string_iterator
 
-from ..automation.freshness import lag_of
-from ..automation.schedules import CADENCE
+from ..automation.freshness import Lag, lag_of
+from ..automation.schedules import cadence_of
 from ..config import LoadedConfig, Series
+from ..exchange.limits import limits_for
 from ..exchange.resource import ExchangeResource, exchange_resource_key, exchange_resources
+from ..storage.schema import LIBRARY_OF
 from ..storage.store import store_for
 from .diagnosis import RunIndex, began_ms, duration, in_progress, run_error, when, why_stale
 
@@ -21,11 +23,10 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
         exchange: ExchangeResource = resources[exchange_resource_key(connector.id)]
         budget = exchange.budget()
         pool = instance.event_log_storage.get_concurrency_info(connector.id)
-        limit = connector.rate_limit
         rows.append(
             {
                 "exchange": connector.id,
-                "budget": f"{limit.weight}/{limit.period_seconds:g}s",
+                "budget": limits_for(connector).describe(),
                 "used": budget.used(),
                 "paused_s": round(budget.paused_for(), 1),
                 "pool": f"{len(pool.claimed_slots)}/{pool.slot_count}",
@@ -36,13 +37,16 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
 
 
 def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) -> list[dict]:
-    """One row per series: newest candle, lag, freshness and why it is stale, runs in progress,
-    last run, next tick, and the last failed run's error."""
+    """One row per series, candles then trades, books and tickers: newest candle (trade,
+    snapshot), lag, freshness and why it is stale, runs in progress, last run, next tick, and
+    the last failed run's error. Trades are measured like the freshness sensor measures them:
+    as a 1m series; books and tickers by their newest snapshot against their period."""
     store = store_for(config)
     index = RunIndex(instance, [c.id for c in config.connectors])
     rows = []
-    for series in config.series:
-        lag = lag_of(series, store.summary(series).last_ms, now_ms, config.model.freshness)
+    for series in config.all_series:
+        last_ms = store.summary(series, LIBRARY_OF[series.data]).last_ms
+        lag = lag_of(series, last_ms, now_ms, config.model.freshness)
         runs = index.of(series)
         failed = index.last(series, [DagsterRunStatus.FAILURE])
         error = run_error(instance, failed.dagster_run.run_id) if failed else "-"
@@ -50,10 +54,10 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
         rows.append(
             {
                 "series": series.name,
-                "last_candle": when(lag.last_ms),
+                "last": when(lag.last_ms),
                 "lag": duration(lag.lag_ms),
                 "state": "stale" if lag.stale else "fresh",
-                "why": why_stale(lag, runs, error, now_ms) if lag.stale else "-",
+                "why": _why(series, lag, runs, error, now_ms) if lag.stale else "-",
                 "in_progress": in_progress(runs, now_ms),
                 "last_run": f"{last.dagster_run.status.value.lower()} {when(began_ms(last))}"
                 if last
@@ -65,6 +69,16 @@ def series_rows(config: LoadedConfig, instance: DagsterInstance, now_ms: int) ->
     return rows
 
 
+def _why(series: Series, lag: Lag, runs, error: str, now_ms: int) -> str:
+    """Books and tickers come from `marketdata stream`, not from runs (which only compact and
+    check them): a stale one means no collector stored its snapshots."""
+    if not series.every_seconds:
+        return why_stale(lag, runs, error, now_ms)
+    if lag.last_ms is None:
+        return "never collected: run `marketdata stream`"
+    return f"no snapshot since {when(lag.last_ms)}: is `marketdata stream` running?"
+
+
 def _ticks(series: Series, now_ms: int):
-    cron = series.schedule or CADENCE[series.timeframe.name]
+    cron = series.schedule or cadence_of(series)[1]
     return cron_string_iterator(now_ms / 1000, cron, "UTC")

@@ -44,8 +44,9 @@ def value(name: str) -> pl.Expr:
 
 
 def row_findings(frame: pl.DataFrame, rules: dict[str, pl.Expr]) -> list[Finding]:
-    masks = frame.select(
-        epoch_ms().alias("__t"), *(e.fill_null(False).alias(r) for r, e in rules.items())
+    masks = frame.select(  # the first column is the time index: open_time, timestamp
+        pl.col(frame.columns[0]).dt.epoch("ms").alias("__t"),
+        *(e.fill_null(False).alias(r) for r, e in rules.items()),
     )
     findings = []
     for rule in rules:

@@ -1,8 +1,9 @@
-"""A local exchange simulator speaking Binance's public spot REST API.
+"""A local exchange simulator speaking Binance's public spot REST API, or OKX v5's.
 
 Real exchanges are unreachable in tests and benchmarks, so the unmodified ccxt ``binance``
-class is pointed at this server via ``ccxt_config(url)``. Candles are deterministic, faults
-are switchable, and statistics show how a client behaved.
+(or ``okx``) class is pointed at this server via ``ccxt_config(url[, "okx"])``. Candles are
+deterministic and the same in both protocols, faults are switchable, and statistics show how
+a client behaved.
 """
 
 from marketdata_pipeline.simulator.ccxt_config import ccxt_config, config_snippet

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from marketdata_pipeline.simulator.ccxt_config import config_snippet
 from marketdata_pipeline.simulator.faults import REJECTIONS, WINDOW_FIELDS, Faults, parse_time_ms
 from marketdata_pipeline.simulator.simulator import Simulator
-from marketdata_pipeline.simulator.symbols import DEFAULT_SYMBOLS
+from marketdata_pipeline.simulator.state import EXCHANGES
+from marketdata_pipeline.simulator.symbols import (
+    DEFAULT_SYMBOLS,
+    DEFAULT_TRADES_PER_MINUTE,
+    MAX_TRADES_PER_MINUTE,
+    MIN_TRADES_PER_MINUTE,
+)
 
 
 def _window(text: str) -> tuple[int, int]:
@@ -34,13 +40,33 @@ def _delisting(text: str) -> tuple[str, int]:
     return symbol, parse_time_ms(when)
 
 
+def _trade_rate(text: str) -> int:
+    rate = int(text)
+    if not MIN_TRADES_PER_MINUTE <= rate <= MAX_TRADES_PER_MINUTE:
+        raise argparse.ArgumentTypeError(
+            f"must be within [{MIN_TRADES_PER_MINUTE}, {MAX_TRADES_PER_MINUTE}]"
+        )
+    return rate
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m marketdata_pipeline.simulator", description=__doc__
     )
+    parser.add_argument(
+        "--exchange", choices=EXCHANGES, default="binance", help="wire protocol to speak"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--weight-limit", type=int, default=6000, help="request weight per minute")
+    parser.add_argument(
+        "--weight-limit", type=int, default=6000, help="Binance's request weight per minute"
+    )
+    parser.add_argument(
+        "--trades-per-minute",
+        type=_trade_rate,
+        default=DEFAULT_TRADES_PER_MINUTE,
+        help="mean raw trades per minute in every market (aggTrades are about 70%% of them)",
+    )
     parser.add_argument(
         "--symbol",
         dest="symbols",
@@ -86,15 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     host, port, weight_limit = args.pop("host"), args.pop("port"), args.pop("weight_limit")
+    exchange = args.pop("exchange")
     symbols = {**DEFAULT_SYMBOLS, **{symbol: {} for symbol in args.pop("symbols")}}
     for symbol, when in args.pop("delistings"):
         symbols[symbol] = {**symbols.get(symbol, {}), "delisting": when}
+    trades_per_minute = args.pop("trades_per_minute")
     sim = Simulator(
-        host=host, port=port, weight_limit=weight_limit, faults=Faults(**args), symbols=symbols
+        host=host,
+        port=port,
+        weight_limit=weight_limit,
+        faults=Faults(**args),
+        symbols=symbols,
+        trades_per_minute=trades_per_minute,
+        exchange=exchange,
     )
     sim.start()
-    print(f"Binance simulator listening on {sim.url}", flush=True)
-    print(config_snippet(sim.url), flush=True)
+    print(f"{exchange} simulator listening on {sim.url}", flush=True)
+    print(config_snippet(sim.url, exchange), flush=True)
     sim.serve_forever()
     return 0
 

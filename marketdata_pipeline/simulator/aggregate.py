@@ -1,8 +1,9 @@
 """Candles of any interval as exact aggregations of the visible 1-minute candles.
 
-"Visible" means: at or after listing, before any delisting, already opened at ``now_ms`` and outside maintenance
-gaps. Intervals made of whole hours (1h ... 1M) are built from hour candles that are computed
-in 8-day chunks and cached once complete, so a 1000-week page never regenerates old minutes.
+"Visible" means: at or after listing, before any delisting, already opened at ``now_ms`` and
+outside maintenance gaps; the in-progress minute holds only its trades so far, as on Binance.
+Intervals made of whole hours (1h ... 1M) are built from hour candles that are computed in
+8-day chunks and cached once complete, so a 1000-week page never regenerates old minutes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.intervals import DAY_MS, HOUR_MS, MINUTE_MS, Interval
 from marketdata_pipeline.simulator.market import minute_candles
 from marketdata_pipeline.simulator.symbols import MarketSpec
+from marketdata_pipeline.simulator.trades import minute_so_far
 
 Gaps = tuple[tuple[int, int], ...]
 """Maintenance windows ``[start_ms, end_ms)`` during which no candles exist."""
@@ -33,6 +35,9 @@ def visible_minutes(
     if hi <= lo:
         return Candles.empty()
     candles = minute_candles(spec, -(-lo // MINUTE_MS), -(-hi // MINUTE_MS))
+    if len(candles) and candles.time[-1] == now_ms // MINUTE_MS * MINUTE_MS:
+        so_far = minute_so_far(spec, now_ms // MINUTE_MS, now_ms)
+        candles = Candles.concat([candles.select(slice(0, -1)), so_far])
     hidden = [(s, e) for s, e in gaps if s < hi and e > lo]
     if not hidden:
         return candles
@@ -61,7 +66,7 @@ def hour_candles(
     parts = []
     for chunk_start in range(start_ms // _CHUNK_MS * _CHUNK_MS, end_ms, _CHUNK_MS):
         chunk_end = chunk_start + _CHUNK_MS
-        if chunk_end <= now_ms // MINUTE_MS * MINUTE_MS + MINUTE_MS:
+        if chunk_end <= now_ms // MINUTE_MS * MINUTE_MS:
             local = tuple((s, e) for s, e in gaps if s < chunk_end and e > chunk_start)
             parts.append(_complete_chunk(spec, chunk_start, local))
         else:

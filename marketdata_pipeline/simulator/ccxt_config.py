@@ -1,4 +1,4 @@
-"""How clients reach the simulator: a ccxt ``binance`` config and a YAML connector snippet."""
+"""How clients reach the simulator: ccxt ``binance`` and ``okx`` configs, YAML connector snippets."""
 
 from __future__ import annotations
 
@@ -35,34 +35,46 @@ _API_PATHS = {
 }
 
 _OPTIONS = {
-    "defaultType": "spot",
-    "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-    "adjustForTimeDifference": False,
+    "binance": {
+        "defaultType": "spot",
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,
+        "adjustForTimeDifference": False,
+    },
+    "okx": {
+        "defaultType": "spot",
+        "fetchMarkets": {"types": ["spot"]},
+        "adjustForTimeDifference": False,
+    },
 }
 
 
-def ccxt_config(url: str) -> dict[str, Any]:
-    """Config for ``ccxt.binance(...)`` / ``ccxt.async_support.binance(...)``.
+def ccxt_config(url: str, exchange: str = "binance") -> dict[str, Any]:
+    """Config for ``ccxt.<exchange>(...)`` / ``ccxt.async_support.<exchange>(...)``.
 
-    ``urls.api`` redirects every endpoint family to ``url``; ``options`` restrict
-    ``load_markets`` to the spot ``exchangeInfo`` call and switch off the currency, margin and
-    clock-sync requests that would otherwise hit sapi endpoints the simulator does not serve.
+    ``urls`` redirect every endpoint family to ``url``: Binance's many API roots, OKX's single
+    ``rest`` host (live and sandbox alike). ``options`` restrict ``load_markets`` to spot
+    markets (one ``exchangeInfo`` call, or one ``public/instruments?instType=SPOT``) and switch
+    off the currency, margin and clock-sync requests that would hit endpoints the simulator
+    does not serve. ccxt's okx asks for currencies only with credentials, so it needs no switch.
     """
+    if exchange not in _OPTIONS:
+        raise ValueError(f"exchange {exchange!r} is not simulated; use one of {sorted(_OPTIONS)}")
     base = url.rstrip("/")
-    return {
-        "urls": {"api": {key: base + path for key, path in _API_PATHS.items()}},
-        "options": json.loads(json.dumps(_OPTIONS)),
-    }
+    if exchange == "okx":
+        urls: dict[str, Any] = {"api": {"rest": base}, "test": {"rest": base}}
+    else:
+        urls = {"api": {key: base + path for key, path in _API_PATHS.items()}}
+    return {"urls": urls, "options": json.loads(json.dumps(_OPTIONS[exchange]))}
 
 
-def config_snippet(url: str) -> str:
-    """A `marketdata.yaml` whose binance connector talks to the simulator."""
+def config_snippet(url: str, exchange: str = "binance") -> str:
+    """A `marketdata.yaml` whose connector talks to the simulator speaking ``exchange``."""
     connector = {
-        "id": "binance",
-        "ccxt": ccxt_config(url),
+        "id": exchange,
+        "ccxt": ccxt_config(url, exchange),
         "markets": [{"symbol": "BTC/USDT", "timeframes": ["1m", "1h"], "start": "2024-01-01"}],
     }
-    header = f"# Connector for the local Binance simulator at {url}\n"
+    header = f"# Connector for the local {exchange} simulator at {url}\n"
     return header + yaml.safe_dump({"exchanges": [connector]}, sort_keys=False)

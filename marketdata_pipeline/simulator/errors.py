@@ -1,8 +1,10 @@
-"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies."""
+"""Binance error payloads, so clients see the same status codes and ``{"code", "msg"}`` bodies,
+and the parsing of query parameters that answers with them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 
 class BinanceError(Exception):
@@ -30,16 +32,53 @@ def missing_parameter(name: str) -> BinanceError:
     )
 
 
-def illegal_parameter(name: str) -> BinanceError:
+def illegal_parameter(name: str, legal: str = "^[0-9]{1,20}$") -> BinanceError:
     return BinanceError(
-        400,
-        -1100,
-        f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
+        400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal}'."
     )
+
+
+SYMBOLS_PATTERN = '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'
+"""Binance's legal range for a ``symbols`` list, quoted in its -1100 answer."""
+
+
+def duplicate_symbols() -> BinanceError:
+    return BinanceError(400, -1151, "Symbol is present multiple times in the list.")
+
+
+def invalid_ticker_type() -> BinanceError:
+    return BinanceError(400, -1139, "Invalid ticker type.")
 
 
 def invalid_limit() -> BinanceError:
     return BinanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
+
+
+def window_too_long() -> BinanceError:
+    return BinanceError(400, -1127, "More than 1 hours between startTime and endTime.")
+
+
+def bad_combination() -> BinanceError:
+    return BinanceError(400, -1128, "Combination of optional parameters invalid.")
+
+
+def int_param(query: Mapping[str, str], name: str, signed: bool = True) -> int | None:
+    """An optional integer query parameter; Binance's -1100 for anything else."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    digits = raw[1:] if signed and raw.startswith("-") else raw
+    if not digits.isdigit() or len(raw) > 20 or not -(2**62) <= int(raw) < 2**62:
+        raise illegal_parameter(name)
+    return int(raw)
+
+
+def page_limit(query: Mapping[str, str]) -> int:
+    """``limit``: 500 by default, at most 1000 (larger values are capped, as on Binance spot)."""
+    limit = int_param(query, "limit")
+    if limit is not None and limit < 1:
+        raise invalid_limit()
+    return min(limit or 500, 1000)
 
 
 def too_many_requests(ip: str, limit: int) -> BinanceError:

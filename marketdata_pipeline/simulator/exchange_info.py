@@ -15,7 +15,7 @@ def _decimal(value: float) -> str:
     return f"{value:.8f}"
 
 
-def _lot_step(price: float) -> float:
+def lot_step(price: float) -> float:
     """Coarser quantity steps for cheaper coins, as on Binance (BTC 0.00001, SHIB 1)."""
     for min_price, step in ((1_000.0, 1e-5), (10.0, 1e-3), (0.1, 0.1)):
         if price >= min_price:
@@ -26,7 +26,7 @@ def _lot_step(price: float) -> float:
 def symbol_entry(spec: MarketSpec, now_ms: int) -> dict[str, Any]:
     """One element of ``symbols``: status (``BREAK`` once delisted, which ccxt reads as not
     active), precisions, permissions and trading filters."""
-    step = _lot_step(spec.base_price)
+    step = lot_step(spec.base_price)
     return {
         "symbol": spec.market_id,
         "status": "TRADING" if spec.trading(now_ms) else "BREAK",

@@ -49,7 +49,10 @@ class Faults:
         (), "[start_ms, end_ms) windows with no candles"
     )
     duplicate_rate: float = _opt(
-        0.0, "probability of a klines page with a duplicated, out-of-order row"
+        0.0, "probability of a klines or trades page with a duplicated, out-of-order row"
+    )
+    trade_hole_rate: float = _opt(
+        0.0, "probability of a trades page missing three rows in its middle (once, not again)"
     )
     bad_candles: tuple[tuple[int, int], ...] = _opt(
         (), "[start_ms, end_ms) windows whose candles have high and low swapped"
@@ -101,6 +104,7 @@ class FaultPlan:
     error_status: int | None = None
     malformed: str | None = None
     duplicate_at: float | None = None
+    hole_at: float | None = None
 
 
 class FaultInjector:
@@ -122,7 +126,7 @@ class FaultInjector:
     def plan(self) -> FaultPlan:
         """Always draws the same number of values, so a seed gives a stable sequence."""
         with self._lock:
-            f, draws = self._faults, [self._rng.random() for _ in range(10)]
+            f, draws = self._faults, [self._rng.random() for _ in range(12)]
         slow = draws[1] < f.slow_rate
         delay_ms = f.latency_ms + draws[0] * f.latency_jitter_ms + (f.slow_ms if slow else 0.0)
         return FaultPlan(
@@ -133,4 +137,20 @@ class FaultInjector:
             error_status=ERROR_STATUSES[int(draws[5] * 3)] if draws[4] < f.error_rate else None,
             malformed=MALFORMED_KINDS[int(draws[7] * 3)] if draws[6] < f.malformed_rate else None,
             duplicate_at=draws[9] if draws[8] < f.duplicate_rate else None,
+            hole_at=draws[11] if draws[10] < f.trade_hole_rate else None,
         )
+
+
+def malform(body: str, kind: str, empty: str) -> str:
+    """A 200 body broken as ``kind`` says; ``empty`` is the protocol's valid but empty answer."""
+    if kind == "truncated":
+        return body[: max(1, len(body) // 2)]
+    if kind == "empty":
+        return empty
+    return '{"code":0,"msg":"<html>upstream garbage'
+
+
+def duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:
+    """Copy one row two places later (duplicated *and* out of order), then trim to ``limit``."""
+    index = min(int(position * (len(rows) - 1)), len(rows) - 2)
+    return [*rows[: index + 2], rows[index], *rows[index + 2 :]][:limit]

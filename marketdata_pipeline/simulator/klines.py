@@ -7,13 +7,15 @@ which includes the in-progress candle). Empty candles (maintenance) are skipped,
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from marketdata_pipeline.simulator.aggregate import Gaps, interval_candles
 from marketdata_pipeline.simulator.candles import Candles
+from marketdata_pipeline.simulator.decimals import decimal_parts, interleave
 from marketdata_pipeline.simulator.intervals import Interval
 from marketdata_pipeline.simulator.symbols import MarketSpec
-
-DEFAULT_LIMIT = 500
-MAX_LIMIT = 1000
 
 
 def select_klines(
@@ -67,31 +69,41 @@ def _scan_backward(
     return page.select(slice(max(len(page) - limit, 0), None))
 
 
+_ROW = (
+    '[%d,"%d.%08d","%d.%08d","%d.%08d","%d.%08d","%d.%08d",%d,"%d.%08d",%d,"%d.%08d","%d.%08d","0"]'
+)
+
+
 def format_rows(spec: MarketSpec, interval: Interval, candles: Candles) -> list[str]:
     """One JSON array text per candle, exactly like Binance (decimal strings with 8 places).
 
-    Prices are ``ticks / 10**decimals`` and volumes multiples of 2**-8, so "%.8f" is exact
-    and a client parsing the strings gets back precisely the floats computed here.
+    Prices are ``ticks / 10**decimals``, volumes multiples of 2**-8 and quote volumes whole
+    multiples of 1e-8 (``levels.py``), so the strings are exact; prices and volumes also parse
+    back to exactly the floats computed here.
     """
     if not len(candles):
         return []
-    scale = 10.0**spec.price_decimals
-    columns = zip(
-        candles.time.tolist(),
-        (candles.open / scale).tolist(),
-        (candles.high / scale).tolist(),
-        (candles.low / scale).tolist(),
-        (candles.close / scale).tolist(),
-        (candles.volume * spec.volume_quantum).tolist(),
-        (interval.next_opens(candles.time) - 1).tolist(),
-        (candles.quote_volume * spec.quote_quantum).tolist(),
-        candles.trades.tolist(),
-        (candles.taker_base * spec.volume_quantum).tolist(),
-        (candles.taker_quote * spec.quote_quantum).tolist(),
-        strict=True,
+    price, volume, quote = 10**spec.price_decimals, round(1 / spec.volume_quantum), spec.quote_units
+    rows = interleave(
+        candles.time,
+        *(decimal_parts(column, price) for column in (candles.open, candles.high, candles.low)),
+        decimal_parts(candles.close, price),
+        decimal_parts(candles.volume, volume),
+        interval.next_opens(candles.time) - 1,
+        decimal_parts(candles.quote_volume, quote),
+        candles.trades,
+        decimal_parts(candles.taker_base, volume),
+        decimal_parts(candles.taker_quote, quote),
     )
-    return [
-        f'[{t},"{o:.8f}","{h:.8f}","{lo:.8f}","{c:.8f}","{v:.8f}",{ct},"{qv:.8f}",{n},'
-        f'"{tb:.8f}","{tq:.8f}","0"]'
-        for t, o, h, lo, c, v, ct, qv, n, tb, tq in columns
-    ]
+    return [_ROW % tuple(row) for row in rows]
+
+
+def swap_high_low(candles: Candles, windows: tuple[tuple[int, int], ...]) -> Candles:
+    """Serve the candles opening in `windows` with high and low swapped: broken exchange data."""
+    if not windows or not len(candles):
+        return candles
+    bad = np.zeros(len(candles), dtype=bool)
+    for start, end in windows:
+        bad |= (candles.time >= start) & (candles.time < end)
+    high, low = np.where(bad, candles.low, candles.high), np.where(bad, candles.high, candles.low)
+    return replace(candles, high=high, low=low)

@@ -2,7 +2,8 @@
 
 The log price is a sum of smooth value-noise octaves (hours to a year) plus per-minute noise,
 so any minute range is computed directly without replaying history. ``open`` is the previous
-minute's ``close`` because both come from the same close-price function.
+minute's ``close`` because both come from the same close-price function. Volume, quote volume,
+trade count and taker sums are exact sums over the minute's trade buckets (``levels.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import numpy as np
 
 from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.intervals import MINUTE_MS
-from marketdata_pipeline.simulator.noise import uniform, value_noise
+from marketdata_pipeline.simulator.levels import CLOSE, HIGH, LOW, OPEN, Levels, build_levels
+from marketdata_pipeline.simulator.noise import Channel, uniform, value_noise
 from marketdata_pipeline.simulator.symbols import MarketSpec
+from marketdata_pipeline.simulator.trade_ids import activity, minute_counts
 
 # (scale in minutes, amplitude in log-price units): roughly Brownian, ~3% daily moves.
 _OCTAVES = (
@@ -27,58 +30,73 @@ _OCTAVES = (
 )
 _MINUTE_NOISE = 0.0008
 _WICK = 0.0008
-_TRADES_PER_MINUTE = 300.0
-
-# Noise channels; octaves use channel 100 + octave number.
-_CH_CLOSE, _CH_HIGH, _CH_LOW, _CH_VOLUME, _CH_ACTIVITY, _CH_TRADES, _CH_TAKER = range(1, 8)
+_SLICE = 2_048  # minutes: a (6, 2048) float64 array is 96 KiB, under the 128 KiB threshold
 
 
 def _close_ticks(spec: MarketSpec, minutes: np.ndarray) -> np.ndarray:
-    log_price = _MINUTE_NOISE * (2.0 * uniform(spec.seed, _CH_CLOSE, minutes) - 1.0)
+    log_price = _MINUTE_NOISE * (2.0 * uniform(spec.seed, Channel.CLOSE, minutes) - 1.0)
     for octave, (scale, amplitude) in enumerate(_OCTAVES):
-        log_price += amplitude * value_noise(spec.seed, 100 + octave, minutes, scale)
+        log_price += amplitude * value_noise(spec.seed, Channel.OCTAVE + octave, minutes, scale)
     ticks = np.rint(spec.base_price * np.exp(log_price) / spec.tick).astype(np.int64)
     return np.maximum(ticks, 1)
 
 
-def minute_candles(spec: MarketSpec, start_minute: int, end_minute: int) -> Candles:
-    """Candles for minute indices ``[start_minute, end_minute)`` (minute index = ms // 60000)."""
-    if end_minute <= start_minute:
-        return Candles.empty()
+def _inputs(spec: MarketSpec, start_minute: int, end_minute: int) -> tuple:
+    """Per-minute arguments of ``build_levels``: minutes, OHLC ticks, taker share, volume, counts."""
     minutes = np.arange(start_minute, end_minute, dtype=np.int64)
     closes = _close_ticks(spec, np.arange(start_minute - 1, end_minute, dtype=np.int64))
     open_, close = closes[:-1], closes[1:]
     top, bottom = np.maximum(open_, close), np.minimum(open_, close)
-    wick_high = np.floor(top * _WICK * uniform(spec.seed, _CH_HIGH, minutes) ** 2)
-    wick_low = np.floor(bottom * _WICK * uniform(spec.seed, _CH_LOW, minutes) ** 2)
+    wick_high = np.floor(top * _WICK * uniform(spec.seed, Channel.HIGH, minutes) ** 2)
+    wick_low = np.floor(bottom * _WICK * uniform(spec.seed, Channel.LOW, minutes) ** 2)
     high = top + wick_high.astype(np.int64)
     low = np.maximum(bottom - wick_low.astype(np.int64), 1)
 
     move = np.abs(np.log(close / open_))
-    activity = np.exp(0.8 * (2.0 * uniform(spec.seed, _CH_VOLUME, minutes) - 1.0))
-    activity *= 1.0 + 0.4 * value_noise(spec.seed, _CH_ACTIVITY, minutes, 4_320)
-    activity *= 1.0 + 300.0 * move
-    volume = np.maximum(np.rint(spec.base_volume * activity / spec.volume_quantum), 1)
-    volume = volume.astype(np.int64)
+    busy = activity(spec, minutes) * (1.0 + 300.0 * move)
+    busy *= 1.0 + 0.4 * value_noise(spec.seed, Channel.ACTIVITY, minutes, 4_320)
+    volume = np.rint(spec.base_volume * busy / spec.volume_quantum).astype(np.int64)
+    taker = 0.35 + 0.3 * uniform(spec.seed, Channel.TAKER, minutes)
+    return minutes, (open_, high, low, close), taker, volume, minute_counts(spec, minutes)
 
-    typical_price = (open_ + high + low + close) * (spec.tick / 4.0)
-    base_amount = volume * spec.volume_quantum
-    quote = np.maximum(np.rint(base_amount * typical_price / spec.quote_quantum), 1).astype(
-        np.int64
-    )
-    trade_rate = _TRADES_PER_MINUTE / spec.base_volume
-    trade_jitter = 0.7 + 0.6 * uniform(spec.seed, _CH_TRADES, minutes)
-    trades = np.maximum(np.rint(base_amount * trade_rate * trade_jitter), 1).astype(np.int64)
-    taker = 0.35 + 0.3 * uniform(spec.seed, _CH_TAKER, minutes)
+
+def minute_levels(spec: MarketSpec, start_minute: int, end_minute: int) -> Levels:
+    """Trade buckets of minute indices ``[start_minute, end_minute)`` (non-empty range)."""
+    return build_levels(spec, *_inputs(spec, start_minute, end_minute))
+
+
+def minute_candles(spec: MarketSpec, start_minute: int, end_minute: int) -> Candles:
+    """Candles for minute indices ``[start_minute, end_minute)`` (minute index = ms // 60000).
+
+    Quote amounts are integers in units of ``spec.quote_units`` per 1.0 quote asset. Buckets
+    are built in slices whose arrays stay below malloc's mmap threshold: fresh pages for every
+    large temporary would double the cost.
+    """
+    if end_minute <= start_minute:
+        return Candles.empty()
+    minutes, ohlc, taker, volume, (raw, agg) = _inputs(spec, start_minute, end_minute)
+    parts = []
+    for first in range(0, len(minutes), _SLICE):
+        at = slice(first, first + _SLICE)
+        ohlc_at = (ohlc[0][at], ohlc[1][at], ohlc[2][at], ohlc[3][at])
+        levels = build_levels(spec, minutes[at], ohlc_at, taker[at], volume[at], (raw[at], agg[at]))
+        parts.append(_sums(minutes[at], levels))
+    return Candles.concat(parts)
+
+
+def _sums(minutes: np.ndarray, levels: Levels) -> Candles:
+    buy, sell = levels.units[0] * levels.unit, levels.units[1] * levels.unit
+    buy_quote, sell_quote = buy * levels.price, sell * levels.price
+    taker_base, taker_quote = buy.sum(axis=0), buy_quote.sum(axis=0)
     return Candles(
         time=minutes * MINUTE_MS,
-        open=open_,
-        high=high,
-        low=low,
-        close=close,
-        volume=volume,
-        quote_volume=quote,
-        trades=trades,
-        taker_base=np.floor(volume * taker).astype(np.int64),
-        taker_quote=np.floor(quote * taker).astype(np.int64),
+        open=levels.price[OPEN],
+        high=levels.price[HIGH],
+        low=levels.price[LOW],
+        close=levels.price[CLOSE],
+        volume=(taker_base + sell.sum(axis=0)).astype(np.int64),
+        quote_volume=(taker_quote + sell_quote.sum(axis=0)).astype(np.int64),
+        trades=levels.raw,
+        taker_base=taker_base.astype(np.int64),
+        taker_quote=taker_quote.astype(np.int64),
     )

@@ -1,8 +1,11 @@
-"""Binance-style request weight accounting: fixed 1-minute windows per client IP."""
+"""Request limits: Binance's weight in fixed 1-minute windows per client IP, and OKX's request
+counts in sliding windows per client IP and endpoint."""
 
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 WINDOW_MS = 60_000
@@ -49,3 +52,27 @@ class WeightLimiter:
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+
+
+class WindowLimiter:
+    """At most ``limit`` requests per key in any sliding ``window_ms`` (OKX: 20 requests per
+    2 s per IP and endpoint). A refused request is not counted, so a client that backs off
+    gets through as soon as the window has room."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[Hashable, deque[int]] = {}
+
+    def admit(self, key: Hashable, now_ms: int, limit: int, window_ms: int) -> bool:
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and events[0] <= now_ms - window_ms:
+                events.popleft()
+            if len(events) >= limit:
+                return False
+            events.append(now_ms)
+            return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._events.clear()

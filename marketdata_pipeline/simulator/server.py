@@ -1,57 +1,50 @@
-"""HTTP layer: Binance's public spot endpoints plus ``/sim/*`` control endpoints (aiohttp).
+"""HTTP layer: the middleware every protocol shares, and Binance's public spot endpoints.
 
-Fault injection, weight accounting and statistics live in one middleware that only wraps
-``/api/`` paths, so control calls are never delayed, limited, broken or counted.
+Fault injection, request limits and statistics live in one middleware that only wraps
+``/api/`` paths, so ``/sim/*`` control calls are never delayed, limited, broken or counted.
+Each protocol (``state.exchange``) brings its routes and its way of limiting, refusing and
+breaking answers; OKX's live in ``okx/``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
-import numpy as np
 from aiohttp import web
 
-from marketdata_pipeline.simulator import errors
-from marketdata_pipeline.simulator.candles import Candles
+from marketdata_pipeline.simulator import book, errors, ticker, trade_wire
+from marketdata_pipeline.simulator.aggregate import Gaps
+from marketdata_pipeline.simulator.control import add_control_routes
 from marketdata_pipeline.simulator.errors import BinanceError
 from marketdata_pipeline.simulator.exchange_info import exchange_info
-from marketdata_pipeline.simulator.faults import FaultInjector, FaultPlan, Faults
+from marketdata_pipeline.simulator.faults import FaultPlan, duplicate_row, malform
 from marketdata_pipeline.simulator.intervals import INTERVALS
-from marketdata_pipeline.simulator.klines import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    format_rows,
-    select_klines,
-)
-from marketdata_pipeline.simulator.ratelimit import WeightLimiter
-from marketdata_pipeline.simulator.stats import Stats
+from marketdata_pipeline.simulator.klines import format_rows, select_klines, swap_high_low
+from marketdata_pipeline.simulator.okx import routes as okx
+from marketdata_pipeline.simulator.state import PLAN, Handler, ServerState
 from marketdata_pipeline.simulator.symbols import MarketSpec
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PageBuilder = Callable[[MarketSpec, Mapping[str, str], int, Gaps], trade_wire.Page]
+Answer = Callable[
+    [ServerState, web.Request, Handler, FaultPlan],
+    Awaitable[tuple[web.StreamResponse, int, int]],
+]
 
-WEIGHTS = {"/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/klines": 2}
+WEIGHTS = {
+    "/api/v3/ping": 1,
+    "/api/v3/time": 1,
+    "/api/v3/exchangeInfo": 20,
+    "/api/v3/klines": 2,
+    **trade_wire.WEIGHTS,
+}
+QUERY_WEIGHTS: dict[str, Callable[[Mapping[str, str]], int]] = {
+    "/api/v3/depth": book.depth_weight,
+    "/api/v3/ticker/24hr": ticker.weight,
+}
+"""Endpoints whose weight depends on the request (levels asked for, symbols listed)."""
 _JSON = "application/json"
-_PLAN = web.RequestKey("fault_plan", FaultPlan)
-
-
-@dataclass
-class ServerState:
-    """Everything the handlers share; owned by ``Simulator``."""
-
-    specs: dict[str, MarketSpec]
-    clock: Callable[[], int]
-    weight_limit: int
-    injector: FaultInjector
-    limiter: WeightLimiter
-    stats: Stats
-
-    def effective_weight_limit(self) -> int:
-        override = self.injector.faults.weight_limit
-        return self.weight_limit if override is None else override
 
 
 def _json_response(body: str, status: int = 200, content_type: str = _JSON) -> web.Response:
@@ -62,16 +55,9 @@ def _error_response(error: BinanceError) -> web.Response:
     return _json_response(error.body(), status=error.status)
 
 
-def _malform(body: str, kind: str) -> str:
-    if kind == "truncated":
-        return body[: max(1, len(body) // 2)]
-    if kind == "empty":
-        return "[]" if body.startswith("[") else "{}"
-    return '{"code":0,"msg":"<html>upstream garbage'
-
-
 def build_app(state: ServerState) -> web.Application:
-    """The aiohttp application serving one simulated exchange."""
+    """The aiohttp application serving one simulated exchange, in ``state.exchange``'s protocol."""
+    add_routes, answer = _PROTOCOLS[state.exchange]
 
     @web.middleware
     async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -81,7 +67,7 @@ def build_app(state: ServerState) -> web.Application:
         status, charged, now = "dropped", 0, state.clock()
         try:
             plan = state.injector.plan()
-            request[_PLAN] = plan
+            request[PLAN] = plan
             if plan.delay_s:
                 await asyncio.sleep(plan.delay_s)
             if plan.slow:
@@ -91,25 +77,32 @@ def build_app(state: ServerState) -> web.Application:
                 if request.transport is not None:
                     request.transport.close()
                 raise asyncio.CancelledError
-            response, charged, now = await _answer(state, request, handler, plan)
+            response, charged, now = await answer(state, request, handler, plan)
             status = str(response.status)
             return response
         finally:
             state.stats.end(request.path, status, charged, now)
 
     app = web.Application(middlewares=[api_middleware])
+    add_routes(app, state)
+    add_control_routes(app, state)
+    return app
+
+
+def _add_binance_routes(app: web.Application, state: ServerState) -> None:
     api = _ApiRoutes(state)
-    control = _ControlRoutes(state)
     app.router.add_get("/api/v3/ping", api.ping)
     app.router.add_get("/api/v3/time", api.time)
     app.router.add_get("/api/v3/exchangeInfo", api.exchange_info)
     app.router.add_get("/api/v3/klines", api.klines)
+    app.router.add_get("/api/v3/aggTrades", api.trades_endpoint(trade_wire.agg_trades_page))
+    app.router.add_get("/api/v3/trades", api.trades_endpoint(trade_wire.recent_trades_page))
+    app.router.add_get(
+        "/api/v3/historicalTrades", api.trades_endpoint(trade_wire.historical_trades_page)
+    )
+    app.router.add_get("/api/v3/depth", api.depth)
+    app.router.add_get("/api/v3/ticker/24hr", api.ticker_24hr)
     app.router.add_route("*", "/api/{tail:.*}", api.unknown)
-    app.router.add_get("/sim/stats", control.stats)
-    app.router.add_get("/sim/faults", control.get_faults)
-    app.router.add_post("/sim/faults", control.set_faults)
-    app.router.add_post("/sim/reset", control.reset)
-    return app
 
 
 async def _answer(
@@ -119,7 +112,8 @@ async def _answer(
     now = state.clock()
     ip = request.remote or "127.0.0.1"
     limit = state.effective_weight_limit()
-    weight = WEIGHTS.get(request.path, 1)
+    by_query = QUERY_WEIGHTS.get(request.path)
+    weight = by_query(request.query) if by_query else WEIGHTS.get(request.path, 1)
     admission = state.limiter.charge(ip, weight, now, limit, force_reject=plan.storm)
     if not admission.admitted:
         if plan.storm:
@@ -144,19 +138,11 @@ async def _answer(
             response = _error_response(error)
         if plan.malformed and response.status == 200 and isinstance(response, web.Response):
             state.stats.count_fault(f"malformed_{plan.malformed}")
-            response.text = _malform(response.text or "", plan.malformed)
+            body = response.text or ""
+            response.text = malform(body, plan.malformed, "[]" if body.startswith("[") else "{}")
     response.headers["X-MBX-USED-WEIGHT-1M"] = str(admission.used)
     response.headers["X-MBX-USED-WEIGHT"] = str(admission.used)
     return response, admission.charged, now
-
-
-def _int_param(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.lstrip("-").isdigit() or len(raw) > 20:
-        raise errors.illegal_parameter(name)
-    return int(raw)
 
 
 class _ApiRoutes:
@@ -192,23 +178,33 @@ class _ApiRoutes:
             raise errors.invalid_symbol()
         return wanted
 
-    async def klines(self, request: web.Request) -> web.Response:
-        symbol, interval_name = request.query.get("symbol"), request.query.get("interval")
+    def _spec(self, request: web.Request) -> MarketSpec:
+        symbol = request.query.get("symbol")
         if not symbol:
             raise errors.missing_parameter("symbol")
-        if not interval_name:
-            raise errors.missing_parameter("interval")
         spec = self.state.specs.get(symbol.upper())
         if spec is None:
             raise errors.invalid_symbol()
+        return spec
+
+    def _page(self, request: web.Request, rows: list[str], limit: int) -> web.Response:
+        """A JSON array of rows, with one duplicated out of order if the fault plan says so."""
+        plan = request.get(PLAN)
+        if plan is not None and plan.duplicate_at is not None and len(rows) > 1:
+            self.state.stats.count_fault("duplicate")
+            rows = duplicate_row(rows, plan.duplicate_at, limit)
+        return _json_response("[" + ",".join(rows) + "]")
+
+    async def klines(self, request: web.Request) -> web.Response:
+        spec, interval_name = self._spec(request), request.query.get("interval")
+        if not interval_name:
+            raise errors.missing_parameter("interval")
         interval = INTERVALS.get(interval_name)
         if interval is None:
             raise errors.invalid_interval()
-        limit = _int_param(request, "limit")
-        if limit is not None and limit < 1:
-            raise errors.invalid_limit()
-        limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
-        start, end = _int_param(request, "startTime"), _int_param(request, "endTime")
+        limit = errors.page_limit(request.query)
+        start = errors.int_param(request.query, "startTime")
+        end = errors.int_param(request.query, "endTime")
         self.state.stats.count_klines(spec.market_id, interval.name)
         faults, now = self.state.injector.faults, self.state.clock()
         if start is not None and any(a <= start < b for a, b in faults.error_windows):
@@ -218,55 +214,46 @@ class _ApiRoutes:
 
         def build() -> list[str]:
             candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)
-            return format_rows(spec, interval, _swap_high_low(candles, faults.bad_candles))
+            return format_rows(spec, interval, swap_high_low(candles, faults.bad_candles))
 
         rows = await asyncio.get_running_loop().run_in_executor(None, build)
-        plan = request.get(_PLAN)
-        if plan is not None and plan.duplicate_at is not None and len(rows) > 1:
-            self.state.stats.count_fault("duplicate")
-            rows = _duplicate_row(rows, plan.duplicate_at, limit)
-        return _json_response("[" + ",".join(rows) + "]")
+        return self._page(request, rows, limit)
+
+    async def depth(self, request: web.Request) -> web.Response:
+        spec, limit, now = self._spec(request), book.depth_limit(request.query), self.state.clock()
+        loop = asyncio.get_running_loop()
+        return _json_response(await loop.run_in_executor(None, book.depth_body, spec, limit, now))
+
+    async def ticker_24hr(self, request: web.Request) -> web.Response:
+        specs, single = ticker.wanted(self.state.specs, request.query)
+        kind, now = ticker.ticker_type(request.query), self.state.clock()
+        gaps = self.state.injector.faults.maintenance
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(None, ticker.tickers_body, specs, single, kind, now, gaps)
+        return _json_response(body)
+
+    def trades_endpoint(self, build: PageBuilder) -> Handler:
+        """A handler serving ``build``'s page of trades (built off the event loop)."""
+
+        async def handle(request: web.Request) -> web.Response:
+            spec, query = self._spec(request), request.query
+            faults, now = self.state.injector.faults, self.state.clock()
+            loop = asyncio.get_running_loop()
+            rows, limit = await loop.run_in_executor(
+                None, build, spec, query, now, faults.maintenance
+            )
+            plan = request.get(PLAN)
+            if plan is not None and plan.hole_at is not None and len(rows) > 5:
+                self.state.stats.count_fault("trade_hole")
+                at = 1 + int(plan.hole_at * (len(rows) - 5))
+                rows = rows[:at] + rows[at + 3 :]
+            return self._page(request, rows, limit)
+
+        return handle
 
 
-def _swap_high_low(candles: Candles, windows: tuple[tuple[int, int], ...]) -> Candles:
-    """Serve the candles opening in `windows` with high and low swapped: broken exchange data."""
-    if not windows or not len(candles):
-        return candles
-    bad = np.zeros(len(candles), dtype=bool)
-    for start, end in windows:
-        bad |= (candles.time >= start) & (candles.time < end)
-    high, low = np.where(bad, candles.low, candles.high), np.where(bad, candles.high, candles.low)
-    return replace(candles, high=high, low=low)
-
-
-def _duplicate_row(rows: list[str], position: float, limit: int) -> list[str]:
-    """Copy one row two places later (duplicated *and* out of order), then trim to ``limit``."""
-    index = min(int(position * (len(rows) - 1)), len(rows) - 2)
-    return [*rows[: index + 2], rows[index], *rows[index + 2 :]][:limit]
-
-
-class _ControlRoutes:
-    """``/sim/*``: statistics and fault switches for tests running in other processes."""
-
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-
-    async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.stats.snapshot())
-
-    async def get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.injector.faults.to_dict())
-
-    async def set_faults(self, request: web.Request) -> web.Response:
-        try:
-            data: Any = await request.json() if request.can_read_body else {}
-            faults = Faults.from_dict(data or {})
-        except (ValueError, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        self.state.injector.set(faults)
-        return web.json_response(faults.to_dict())
-
-    async def reset(self, request: web.Request) -> web.Response:
-        self.state.stats.reset()
-        self.state.limiter.reset()
-        return web.json_response({"ok": True})
+_PROTOCOLS: dict[str, tuple[Callable[[web.Application, ServerState], None], Answer]] = {
+    "binance": (_add_binance_routes, _answer),
+    "okx": (okx.add_routes, okx.answer),
+}
+"""Each protocol's routes and answer (limits, refusals, broken bodies), keyed by ccxt id."""

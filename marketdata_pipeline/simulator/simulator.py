@@ -14,10 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from marketdata_pipeline.simulator.faults import FaultInjector, Faults
-from marketdata_pipeline.simulator.ratelimit import WeightLimiter
-from marketdata_pipeline.simulator.server import ServerState, build_app
+from marketdata_pipeline.simulator.server import build_app
+from marketdata_pipeline.simulator.state import EXCHANGES, ServerState
 from marketdata_pipeline.simulator.stats import Stats
-from marketdata_pipeline.simulator.symbols import make_specs
+from marketdata_pipeline.simulator.symbols import DEFAULT_TRADES_PER_MINUTE, make_specs
 
 
 def wall_clock_ms() -> int:
@@ -25,10 +25,15 @@ def wall_clock_ms() -> int:
 
 
 class Simulator:
-    """A local Binance spot REST API with deterministic candles and switchable faults.
+    """A local spot REST API with deterministic candles and switchable faults.
 
-    ``clock`` (a callable returning epoch ms) replaces real time for candle visibility, weight
-    windows and statistics, so tests can move time without sleeping.
+    ``exchange`` picks the wire protocol: ``"binance"`` (Binance's public spot API) or
+    ``"okx"`` (OKX v5's public instruments, time and candle endpoints); the markets, candles
+    and faults are the same in both. ``clock`` (a callable returning epoch ms) replaces real
+    time for candle visibility, request windows and statistics, so tests can move time without
+    sleeping. ``weight_limit`` is Binance's per-minute budget (OKX limits requests per
+    endpoint instead). ``trades_per_minute`` is the mean raw trade count of a minute (aggTrades
+    are about 70% of it) in every market.
     """
 
     def __init__(
@@ -39,15 +44,19 @@ class Simulator:
         faults: Faults | None = None,
         symbols: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Callable[[], int] | None = None,
+        trades_per_minute: int = DEFAULT_TRADES_PER_MINUTE,
+        exchange: str = "binance",
     ) -> None:
-        self.host, self.port = host, port
+        if exchange not in EXCHANGES:
+            raise ValueError(f"exchange {exchange!r} is not simulated; use one of {EXCHANGES}")
+        self.host, self.port, self.exchange = host, port, exchange
         self._state = ServerState(
-            specs=make_specs(symbols),
+            specs=make_specs(symbols, trades_per_minute),
             clock=clock or wall_clock_ms,
             weight_limit=weight_limit,
             injector=FaultInjector(faults),
-            limiter=WeightLimiter(),
             stats=Stats(),
+            exchange=exchange,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -74,7 +83,7 @@ class Simulator:
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self._run, args=(ready,), name=f"binance-sim-{self.port}", daemon=True
+            target=self._run, args=(ready,), name=f"{self.exchange}-sim-{self.port}", daemon=True
         )
         self._thread.start()
         ready.wait()
@@ -108,9 +117,8 @@ class Simulator:
         return self._state.stats.snapshot()
 
     def reset_stats(self) -> None:
-        """Clear statistics and the per-IP weight windows."""
-        self._state.stats.reset()
-        self._state.limiter.reset()
+        """Clear statistics and the per-IP request windows."""
+        self._state.reset()
 
     def set_faults(self, faults: Faults) -> None:
         self._state.injector.set(faults)
@@ -130,7 +138,9 @@ class Simulator:
         loop = self._loop
         assert loop is not None
         asyncio.set_event_loop(loop)
-        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="binance-sim-klines")
+        executor = ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix=f"{self.exchange}-sim-candles"
+        )
         loop.set_default_executor(executor)
         try:
             loop.run_until_complete(self._open())

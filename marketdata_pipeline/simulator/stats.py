@@ -7,6 +7,8 @@ from collections import Counter, deque
 from typing import Any
 
 ROLLING_MS = 60_000
+CANDLE_PATHS = ("/api/v3/klines", "/api/v5/market/candles", "/api/v5/market/history-candles")
+"""The paths serving candle pages, in either protocol: ``klines_requests`` counts them all."""
 
 
 class Stats:
@@ -73,7 +75,12 @@ class Stats:
                 "count_429": self._status.get("429", 0),
                 "max_concurrent_requests": self._max_in_flight,
                 "in_flight": self._in_flight,
-                "klines_requests": self._by_path.get("/api/v3/klines", 0),
+                "klines_requests": sum(self._by_path.get(path, 0) for path in CANDLE_PATHS),
                 "klines_by_market": dict(self._klines),
+                "agg_trades_requests": self._by_path.get("/api/v3/aggTrades", 0),
+                "trades_requests": self._by_path.get("/api/v3/trades", 0),
+                "historical_trades_requests": self._by_path.get("/api/v3/historicalTrades", 0),
+                "depth_requests": self._by_path.get("/api/v3/depth", 0),
+                "ticker_requests": self._by_path.get("/api/v3/ticker/24hr", 0),
                 "faults_injected": dict(self._faults),
             }

@@ -52,3 +52,28 @@ def series_lock(lock_dir: Path, name: str) -> Iterator[float]:
         finally:
             held.discard(path)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def lease(lock_dir: Path, name: str) -> Iterator[str | None]:
+    """Hold `name` for as long as the block runs, or yield who holds it (nothing is taken).
+
+    For long-lived work such as collecting a series: a second collector must skip it rather
+    than wait, and one that dies releases it with its process.
+    """
+    path = lock_dir / (name.replace("/", "__") + ".lease")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            yield handle.read().strip() or "another process"
+            return
+        try:
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
+            yield None
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -24,8 +24,10 @@ import polars as pl
 from arcticdb import QueryBuilder
 
 from ..config import LoadedConfig
+from .arctic import date_range, read_latest, to_pandas
+from .coverage import Coverage
 from .locks import series_lock
-from .schema import CANDLE_SCHEMA, CANDLES, DERIVED_FROM
+from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
 STORE_KEY = "candle_store"
 
@@ -70,8 +72,8 @@ def _arctic(uri: str) -> arcticdb.Arctic:
     return arcticdb.Arctic(uri)
 
 
-def empty_candles() -> pl.DataFrame:
-    return pl.DataFrame(schema=CANDLE_SCHEMA)
+def empty_frame(library: str = CANDLES) -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMAS.get(library, {}))
 
 
 class CandleStore:
@@ -91,22 +93,24 @@ class CandleStore:
         end_ms: int | None = None,
         library: str = CANDLES,
     ) -> pl.DataFrame:
-        """Rows with start <= open_time < end as polars, `open_time` in ms precision.
+        """Rows with start <= index < end as polars, the index (open_time, timestamp) in ms.
 
         Missing values come back as nulls (ArcticDB keeps them as NaN).
         """
         lib = self.library(library)
         if not lib.has_symbol(series.name):
-            return empty_candles() if library == CANDLES else pl.DataFrame()
-        frame = lib.read(
-            series.name, date_range=_date_range(start_ms, end_ms), output_format="polars"
+            return empty_frame(library)
+        frame = read_latest(
+            lib.read, series.name, date_range=date_range(start_ms, end_ms), output_format="polars"
         ).data
-        frame = frame.with_columns(  # the first column is the index: open_time, or a day
-            pl.col(frame.columns[0]).dt.cast_time_unit("ms"), pl.col(pl.Float64).fill_nan(None)
+        naive = [c for c, t in frame.schema.items() if t == pl.Datetime and t.time_zone is None]
+        frame = frame.with_columns(  # times in ms, UTC (a column of nulls comes back naive)
+            pl.col(naive).dt.replace_time_zone("UTC"), pl.col(pl.Float64).fill_nan(None)
+        ).with_columns(pl.col(pl.Datetime).dt.cast_time_unit("ms"))
+        schema = SCHEMAS.get(library, {})
+        return frame.cast(
+            {c: schema[c] for c in FLOAT_STORED if c in frame.columns and c in schema}
         )
-        if library == CANDLES:
-            frame = frame.with_columns(pl.col("trades").cast(pl.Int64))
-        return frame
 
     def read_page(
         self,
@@ -124,9 +128,10 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return self.read(series, start_ms, end_ms, library), None
-        index = lib.read(
+        index = read_latest(
+            lib.read,
             series.name,
-            date_range=_date_range(start_ms, end_ms),
+            date_range=date_range(start_ms, end_ms),
             columns=[],
             query_builder=QueryBuilder().head(limit + 1),
             output_format="polars",
@@ -148,9 +153,10 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return pl.Series("open_time", [], dtype=pl.Int64)
-        index = lib.read(
+        index = read_latest(
+            lib.read,
             series.name,
-            date_range=_date_range(start_ms, end_ms),
+            date_range=date_range(start_ms, end_ms),
             columns=[],
             query_builder=None if limit is None else QueryBuilder().head(limit),
             output_format="polars",
@@ -161,7 +167,7 @@ class CandleStore:
         lib = self.library(library)
         if not lib.has_symbol(series.name):
             return SeriesSummary(None, None, 0)
-        description = lib.get_description(series.name)
+        description = read_latest(lib.get_description, series.name)
         first, last = description.date_range
         return SeriesSummary(first, last, description.row_count)
 
@@ -171,47 +177,79 @@ class CandleStore:
         candles: pl.DataFrame,
         start_ms: int,
         end_ms: int,
+        library: str = CANDLES,
     ) -> WriteResult:
         """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
 
-        Idempotent: writing the same candles twice leaves the same data, and concurrent writers
-        of one series are serialized by the series lock, so none of their rows is lost.
+        Idempotent: writing the same rows twice leaves the same data, and concurrent writers
+        of one series are serialized by the series lock, so none of their rows is lost. Rows
+        are unique on the library's key (the index; a trade's `id`).
         """
         waited = 0.0
         if candles.is_empty():
             return WriteResult(0, 0, waited)
+        index = candles.columns[0] if candles.width else "open_time"
+        key = UNIQUE_KEY.get(library, index)
         with self.lock(series) as waited:
-            stored = self.read(series, start_ms, end_ms)
+            stored = self.read(series, start_ms, end_ms, library)
+            if not stored.width:  # a new symbol of a library without a fixed schema
+                stored = candles.clear()
             merged = (
                 pl.concat([stored, candles], how="diagonal_relaxed")
-                .unique("open_time", keep="first", maintain_order=True)
-                .sort("open_time")
+                .unique(key, keep="first", maintain_order=True)
+                .sort(list(dict.fromkeys([index, key])))
             )
             written = merged.height - stored.height
             if written:
-                first, last = merged["open_time"][0], merged["open_time"][-1]
-                self.library().update(
+                first, last = merged[index][0], merged[index][-1]
+                self.library(library).update(
                     series.name,
-                    _to_pandas(merged),
+                    to_pandas(merged),
                     upsert=True,
                     date_range=(pd.Timestamp(first), pd.Timestamp(last)),
                     prune_previous_versions=True,
                 )
-                new = merged.join(stored.select("open_time"), on="open_time", how="anti")
-                self._invalidate_derived(series, *new["open_time"].dt.epoch("ms")[[0, -1]])
+                new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
+                self._invalidate_derived(series, library, new.min(), new.max())
         return WriteResult(written, candles.height - written, waited)
 
-    def _invalidate_derived(self, series: Named, first: int, last: int) -> None:
-        """Delete derived rows that new candles in [first, last] change: a missing derived
+    def coverage(self, series: Named, library: str) -> Coverage:
+        """What of a series is known complete, for data whose rows alone cannot tell."""
+        lib = self.library(COVERAGE)
+        name = f"{library}/{series.name}"
+        if not lib.has_symbol(name):
+            return Coverage([], [])
+        meta = lib.read_metadata(name).metadata
+        return Coverage([tuple(r) for r in meta["ranges"]], [tuple(g) for g in meta["gaps"]])
+
+    def cover(self, series: Named, library: str, covered: tuple[int, int], gaps: list = ()) -> None:
+        """Record [start, end) as complete, and id `gaps` the exchange confirmed. Called after
+        the rows are written: a process killed in between refetches, never skips."""
+        with self.lock(series):
+            known = self.coverage(series, library)
+            ranges: list[list[int]] = []
+            for lo, hi in sorted([*known.ranges, covered]):
+                if ranges and lo <= ranges[-1][1]:
+                    ranges[-1][1] = max(ranges[-1][1], hi)
+                else:
+                    ranges.append([lo, hi])
+            self.library(COVERAGE).write_metadata(
+                f"{library}/{series.name}",
+                {"ranges": ranges, "gaps": sorted({*known.gaps, *map(tuple, gaps)})},
+                prune_previous_versions=True,
+            )
+
+    def _invalidate_derived(self, series: Named, library: str, first: int, last: int) -> None:
+        """Delete derived rows that new base rows in [first, last] change: a missing derived
         row is recomputed, a stale one would be served as if it were right."""
-        for derived, memory in DERIVED_FROM[CANDLES].items():
+        for derived, memory in DERIVED_FROM.get(library, {}).items():
             summary = self.summary(series, derived)
             if summary.last_ms is None or summary.last_ms < first:
                 continue  # nothing derived at or after the new rows (the usual append)
-            later = self.open_times(series, last, None, limit=memory + 1)
+            later = self.open_times(series, last, None, library, limit=memory + 1)
             end = int(later[-1]) + 1 if later.len() > memory else None
             self.library(derived).delete_data_in_range(
-                series.name, _date_range(first, end), prune_previous_versions=True
+                series.name, date_range(first, end), prune_previous_versions=True
             )
 
     def replace(
@@ -223,16 +261,23 @@ class CandleStore:
             if frame.is_empty():
                 if lib.has_symbol(series.name):
                     lib.delete_data_in_range(
-                        series.name, _date_range(start_ms, end_ms), prune_previous_versions=True
+                        series.name, date_range(start_ms, end_ms), prune_previous_versions=True
                     )
                 return
             lib.update(
                 series.name,
-                _to_pandas(frame),
+                to_pandas(frame),
                 upsert=True,
-                date_range=_date_range(start_ms, end_ms),
+                date_range=date_range(start_ms, end_ms),
                 prune_previous_versions=True,
             )
+
+    def compact(self, series: Named, library: str) -> None:
+        """Merge the small segments that batched appends leave into full ones."""
+        lib = self.library(library)
+        with self.lock(series):
+            if lib.has_symbol(series.name) and lib.is_symbol_fragmented(series.name):
+                lib.defragment_symbol_data(series.name, prune_previous_versions=True)
 
     def lock(self, series: Named):
         """The series' write exclusion (see `locks`); yields the seconds spent waiting."""
@@ -242,16 +287,3 @@ class CandleStore:
 def store_for(config: LoadedConfig) -> CandleStore:
     """The project's store: its storage URI, with series locks beside its data."""
     return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
-
-
-def _date_range(start_ms: int | None, end_ms: int | None) -> tuple:
-    """ArcticDB ranges include both ends; ours exclude the end, so stop one millisecond short."""
-    start = pd.Timestamp(start_ms, unit="ms", tz="UTC") if start_ms is not None else None
-    end = pd.Timestamp(end_ms - 1, unit="ms", tz="UTC") if end_ms is not None else None
-    return (start, end)
-
-
-def _to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    if "trades" in frame.columns:
-        frame = frame.with_columns(pl.col("trades").cast(pl.Float64))
-    return frame.to_pandas().set_index(frame.columns[0])

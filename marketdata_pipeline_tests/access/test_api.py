@@ -15,11 +15,17 @@ import yaml
 from fastapi.testclient import TestClient
 
 from marketdata_pipeline.access.api import MAX_LIMIT, create_app
+from marketdata_pipeline.books.layout import snapshot_rows
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
-from marketdata_pipeline.storage.schema import INDICATORS
+from marketdata_pipeline.storage.schema import INDICATORS, ORDER_BOOKS, TRADE_CANDLES
+from marketdata_pipeline.storage.store import store_for
 
 from ..conftest import day_key, free_port, market, marketdata
+from .test_books import booked, btc_book, stored_order
+from .test_market_data import traded
+
+__all__ = ["booked", "traded"]  # trades, trade candles, books and tickers written to the store
 
 BTC = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
 
@@ -136,6 +142,208 @@ def test_bad_parameters_get_a_one_line_detail(make_project, path, params, status
     answer = client.get(path, params=query)
     assert answer.status_code == status
     assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+
+
+def test_trade_pages_follow_the_cursor_inside_a_millisecond(traded):
+    client = TestClient(create_app(traded.config))
+    query = {"exchange": "binance", "symbol": "btc/usdt", "start": day_key(2), "limit": 3}
+    answers = pages(client, "/trades", **query, end=f"{day_key(2)}T00:00:05")
+    assert [a["count"] for a in answers] == [3, 3, 3, 1]
+    assert [a["next_after"] for a in answers] == [
+        f"1002@{day_key(2)}T00:00:01.000Z",
+        f"1005@{day_key(2)}T00:00:02.000Z",
+        f"1008@{day_key(2)}T00:00:04.000Z",
+        None,
+    ]
+    assert [r["id"] for a in answers for r in a["rows"]] == list(range(1000, 1010))
+    assert answers[0]["rows"][2] == {
+        "timestamp": f"{day_key(2)}T00:00:01.000Z",
+        **{"id": 1002, "price": 50_001.0, "amount": 0.003, "cost": 50_001.0 * 0.003},
+        **{"side": "sell", "first_trade_id": 10_020, "last_trade_id": 10_022},
+    }
+    assert answers[0]["series"] == "binance/btc_usdt/trades"
+    whole = pages(client, "/trades", exchange="binance", symbol="BTC/USDT", limit=MAX_LIMIT)
+    assert [a["count"] for a in whole] == [10_000, 10_000, 1480]
+
+
+def test_candles_from_trades_page_like_candles(traded):
+    client = TestClient(create_app(traded.config))
+    query = {**BTC, "from_trades": "true", "start": f"{day_key(2)}T02:00", "limit": 25}
+    answers = pages(client, "/candles", **query)
+    assert [a["count"] for a in answers] == [25, 25, 10]
+    rows = [r for a in answers for r in a["rows"]]
+    stored = store_for(traded.config).read(traded.series(), library=TRADE_CANDLES).tail(60)
+    assert [r["trades"] for r in rows] == stored["trades"].to_list()
+    assert rows[30] == {
+        "open_time": f"{day_key(2)}T02:30:00Z",
+        **dict.fromkeys(("open", "high", "low", "close")),
+        **dict.fromkeys(("volume", "quote_volume", "taker_buy_volume"), 0.0),
+        **{"taker_buy_quote_volume": 0.0, "trades": 0},
+    }
+    exchange = client.get("/candles", params={**BTC, "start": day_key(2)}).json()
+    assert exchange["count"] == 0  # the exchange's own candles: none stored
+
+
+def test_series_and_freshness_list_the_trade_series(traded):
+    client = TestClient(create_app(traded.config))
+    listed = {s["series"]: s for s in client.get("/series").json()}
+    assert listed["binance/btc_usdt/trades"] == {
+        "series": "binance/btc_usdt/trades",
+        **{"exchange": "binance", "symbol": "BTC/USDT", "timeframe": None, "data": "trades"},
+        "start": str(traded.series().start),
+        "first": f"{day_key(2)}T00:00:00Z",
+        "last": f"{day_key(2)}T02:59:59Z",
+        **{"rows": 3 * 7200 - 120, "indicator_rows": None, "trade_candle_rows": None},
+        "metric_rows": None,
+    }
+    assert listed["binance/btc_usdt/1m"]["trade_candle_rows"] == 180
+    assert listed["binance/btc_usdt/1h"]["trade_candle_rows"] == 3
+    assert listed["binance/sol_usdt/1m"]["trade_candle_rows"] is None
+    fresh = {s["series"]: s for s in client.get("/freshness").json()}
+    eth = fresh["binance/eth_usdt/trades"]
+    assert (eth["last"], eth["stale"], eth["tolerance_seconds"]) == (
+        f"{day_key(2)}T00:59:59Z",
+        True,
+        2 * 60 + 120,
+    )
+    assert eth["lag_seconds"] > 86_400
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "detail"),
+    [
+        (
+            {"symbol": "SOL/USDT"},
+            404,
+            "binance SOL/USDT collects no trades; set `trades: true` on"
+            " exchanges[binance].markets[SOL/USDT] in ",
+        ),
+        ({"exchange": "kraken"}, 404, "no configured market kraken BTC/USDT; see /series"),
+        ({"after": "x"}, 400, "after: 'x' is not a cursor; pass `next_after` of the previous"),
+        ({"after": "7@2024-02-30"}, 400, "after: '7@2024-02-30' is not a cursor"),
+        ({"start": "soon"}, 400, "start: invalid date 'soon'; use YYYY-MM-DD"),
+        ({"start": "2024-01-02", "end": "2024-01-01"}, 400, "start 2024-01-02 is not before end"),
+        ({"limit": MAX_LIMIT + 1}, 422, "limit: Input should be less than or equal to 10000"),
+        ({"timeframe": "1m"}, 422, "timeframe: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_trade_parameters_get_a_one_line_detail(traded, params, status, detail):
+    client = TestClient(create_app(traded.config))
+    answer = client.get("/trades", params={"exchange": "binance", "symbol": "BTC/USDT", **params})
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+    if params.get("symbol") == "SOL/USDT":
+        candles = client.get("/candles", params={**BTC, **params, "from_trades": True})
+        assert (candles.status_code, candles.json()) == (404, answer.json())
+
+
+def test_book_pages_follow_the_receive_time_with_the_levels_and_metrics_asked_for(booked):
+    client = TestClient(create_app(booked.config))
+    query = {"exchange": "binance", "symbol": "btc/usdt", "limit": 5, "depth": 1}
+    answers = pages(client, "/order_books", **query, metrics="true")
+    assert [a["count"] for a in answers] == [5, 5, 2]
+    assert [a["next_after"] for a in answers] == [
+        f"{day_key(2)}T00:00:40.007Z",
+        f"{day_key(2)}T00:01:30.007Z",
+        None,
+    ]
+    assert answers[0]["series"] == "binance/btc_usdt/order_book"
+    rows = [r for a in answers for r in a["rows"]]
+    assert [r["update_id"] for r in rows] == list(range(100, 112))
+    first = rows[0]
+    assert list(first)[:7] == [
+        *("local_timestamp", "timestamp", "update_id"),
+        *("bid_price_0", "bid_amount_0", "ask_price_0", "ask_amount_0"),
+    ]
+    assert {k: first[k] for k in list(first)[:9]} == {
+        **{"local_timestamp": f"{day_key(2)}T00:00:00.007Z", "timestamp": None, "update_id": 100},
+        **{"bid_price_0": 99.5, "bid_amount_0": 1.0, "ask_price_0": 100.5, "ask_amount_0": 1.5},
+        **{"mid": 100.0, "spread": 1.0},
+    }
+    assert [r["mid"] for r in rows[5:7]] == [105.0, None]  # computed for the first minute only
+    levels = client.get("/order_books", params={**query, "depth": 3, "limit": 1}).json()
+    assert levels["rows"][0]["bid_price_2"] == 98.5 and "mid" not in levels["rows"][0]
+
+
+def test_ticker_pages(booked):
+    client = TestClient(create_app(booked.config))
+    query = {
+        "exchange": "binance",
+        "symbol": "BTC/USDT",
+        "start": f"{day_key(2)}T00:01",
+        "limit": 4,
+    }
+    answers = pages(client, "/tickers", **query)
+    assert [a["count"] for a in answers] == [4, 2]
+    assert [r["last"] for a in answers for r in a["rows"]] == [106.0 + k for k in range(6)]
+    assert answers[0]["rows"][0]["timestamp"] == f"{day_key(2)}T00:01:00.007Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "detail"),
+    [
+        (
+            "/order_books",
+            {"symbol": "SOL/USDT"},
+            404,
+            "binance SOL/USDT collects no order book; set `order_book: {depth: 20,",
+        ),
+        ("/tickers", {"symbol": "SOL/USDT"}, 404, "binance SOL/USDT collects no ticker; set `ti"),
+        ("/tickers", {"exchange": "kraken"}, 404, "no configured market kraken BTC/USDT; see"),
+        (
+            "/order_books",
+            {"depth": 4},
+            400,
+            "depth 4: binance BTC/USDT keeps 3 levels per side; ask for 0 to 3",
+        ),
+        ("/order_books", {"depth": -1}, 422, "depth: Input should be greater than or equal to 0"),
+        (
+            "/order_books",
+            {"after": "7@2024-01-01"},
+            400,
+            "after: '7@2024-01-01' is not a cursor; pass `next_after` of the previous page (an"
+            " ISO time)",
+        ),
+        ("/tickers", {"after": "soon"}, 400, "after: 'soon' is not a cursor"),
+        ("/tickers", {"start": "2024-01-02", "end": "2024-01-01"}, 400, "start 2024-01-02 is"),
+        ("/tickers", {"limit": MAX_LIMIT + 1}, 422, "limit: Input should be less than or equal"),
+        ("/tickers", {"depth": 1}, 422, "depth: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_book_and_ticker_parameters_get_a_one_line_detail(booked, path, params, status, detail):
+    client = TestClient(create_app(booked.config))
+    answer = client.get(path, params={"exchange": "binance", "symbol": "BTC/USDT", **params})
+    assert answer.status_code == status
+    assert answer.json()["detail"].startswith(detail) and "\n" not in answer.json()["detail"]
+
+
+def test_series_and_freshness_list_books_and_tickers(booked):
+    eth = next(s for s in booked.config.polled_series if s.name == "binance/eth_usdt/order_book")
+    now = int(time.time() * 1000)
+    recent = stored_order(snapshot_rows([btc_book(0)], 2, now - 2000))  # every 10 s: fresh
+    booked.store.write(eth, recent, now - 2000, now - 1999, ORDER_BOOKS)
+    client = TestClient(create_app(booked.config))
+    listed = {s["series"]: s for s in client.get("/series").json()}
+    assert listed["binance/btc_usdt/order_book"] == {
+        "series": "binance/btc_usdt/order_book",
+        **{"exchange": "binance", "symbol": "BTC/USDT", "timeframe": None, "data": "order_book"},
+        "start": str(eth.start),
+        "first": f"{day_key(2)}T00:00:00Z",
+        "last": f"{day_key(2)}T00:01:50Z",
+        **{"rows": 12, "indicator_rows": None, "trade_candle_rows": None, "metric_rows": 6},
+    }
+    assert listed["binance/btc_usdt/ticker"]["rows"] == 12
+    assert listed["binance/btc_usdt/ticker"]["metric_rows"] is None
+    fresh = {s["series"]: s for s in client.get("/freshness").json()}
+    btc, eth = fresh["binance/btc_usdt/order_book"], fresh["binance/eth_usdt/order_book"]
+    assert (btc["last"], btc["stale"], btc["tolerance_seconds"]) == (
+        f"{day_key(2)}T00:01:50Z",
+        True,
+        30.0,
+    )
+    assert btc["lag_seconds"] > 86_400
+    assert (eth["stale"], eth["tolerance_seconds"]) == (False, 30.0) and eth["lag_seconds"] >= 2
+    assert fresh["binance/sol_usdt/1m"]["tolerance_seconds"] == 2 * 60 + 120
 
 
 def test_freshness_tells_current_series_from_stale_ones(client):

@@ -18,22 +18,44 @@ from marketdata_pipeline.access.chart import (
     preview_png,
     render_chart,
 )
+from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.books.metrics import book_metrics
 from marketdata_pipeline.cli.serve import chart
-from marketdata_pipeline.storage.schema import INDICATORS
+from marketdata_pipeline.storage.schema import BOOK_METRICS, INDICATORS
+from marketdata_pipeline.timeframes import HOUR_MS
 
-from ..conftest import day_key, market
+from ..conftest import day_key, day_ms, market
+from .test_books import btc_book, stored_order
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PREVIEW_MAX_BYTES = 16_000
 
 
 @pytest.fixture
-def frames(make_project):
+def charted(make_project):
+    """One day of BTC/USDT 1m candles and indicators through the pipeline, and the book metrics
+    of its 06:00 hour (a snapshot every 10 s); ETH/USDT collects no book."""
+    project = make_project(
+        [market(order_book={"depth": 3, "every_seconds": 10}), market("ETH/USDT")]
+    )
+    project.materialize(project.series(), day_key(2))
+    start = day_ms(2) + 6 * HOUR_MS
+    times = [start + 10_000 * k for k in range(360)]
+    snapshots = snapshot_rows([btc_book(k % 12) for k in range(360)], 3, times)
+    metrics = stored_order(book_metrics(snapshots, 3))
+    project.store.replace(book_of(project), metrics, start, start + HOUR_MS, BOOK_METRICS)
+    return project
+
+
+def book_of(project):
+    return project.config.polled_series[0]
+
+
+@pytest.fixture
+def frames(charted):
     """One day of 1m candles and their indicators, as the pipeline stores them."""
-    project = make_project([market()])
-    series = project.series()
-    project.materialize(series, day_key(2))
-    return project.store.read(series), project.store.read(series, library=INDICATORS)
+    series = charted.series()
+    return charted.store.read(series), charted.store.read(series, library=INDICATORS)
 
 
 def lines(ax) -> dict[str, list]:
@@ -178,3 +200,67 @@ def test_cli_mistakes_get_one_line(frames, tmp_path, args, message):
     if message.startswith("error:"):
         assert result.output.startswith(message) and result.output.count("\n") == 1
     assert not (tmp_path / "c.png").exists()
+
+
+def test_the_book_pane_draws_spread_and_depth_near_mid(charted, frames):
+    metrics = charted.store.read(book_of(charted), library=BOOK_METRICS)
+    assert len(chart_figure(*frames, "no book").axes) == 3
+    figure = chart_figure(*frames, "with book", book=metrics)
+    price, _, _, pane, depth = figure.axes  # the depth axis is the pane's right-hand twin
+    assert pane.get_shared_x_axes().joined(pane, price)
+    (spread,) = pane.get_lines()
+    bid, ask = depth.get_lines()
+    assert [line.get_label() for line in (spread, bid, ask)] == [
+        "spread (bps)",
+        "bid depth within 50 bps (quote)",
+        "ask depth within 50 bps (quote)",
+    ]
+    assert [t.get_text() for t in pane.get_legend().get_texts()] == [
+        line.get_label() for line in (spread, bid, ask)
+    ]
+    assert list(spread.get_ydata()) == metrics["spread_bps"].to_list()
+    assert list(bid.get_ydata()) == metrics["bid_depth_50bps_quote"].to_list()
+    assert list(ask.get_ydata()) == metrics["ask_depth_50bps_quote"].to_list()
+    # snapshot k % 12 has mid 100 + k % 12 and spread 1: 10,000 / mid bps
+    assert spread.get_ydata()[:2].tolist() == [100.0, 1e4 / 101]
+    assert str(spread.get_xdata()[0]) == f"{day_key(2)}T06:00:00.000"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_cli_adds_the_book_pane(charted, tmp_path):
+    window = ["--start", f"{day_key(2)}T05:00", "--end", f"{day_key(2)}T08:00"]
+    page, plain = tmp_path / "book.html", tmp_path / "plain.html"
+    result = invoke("binance", "BTC/USDT", "1m", *window, "--book", "-o", str(page))
+    assert result.output == f"wrote {page} (180 candles, 360 book snapshots)\n"
+    invoke("binance", "BTC/USDT", "1m", *window, "-o", str(plain))
+    images = [
+        base64.b64decode(re.findall(r'src="data:image/png;base64,([^"]+)"', p.read_text())[0])
+        for p in (page, plain)
+    ]
+    assert [png_size(i) for i in images] == [(1320, 1100), (1320, 880)]  # the pane's height
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["binance", "ETH/USDT", "1m", "--book"],
+            "error: binance ETH/USDT collects no order book; set `order_book: {depth: 20,"
+            " every_seconds: 10}` on exchanges[binance].markets[ETH/USDT] in ",
+        ),
+        (
+            ["binance", "BTC/USDT", "1m", "--book", "--start", f"{day_key(2)}T10:00"],
+            "error: no book metrics of binance/btc_usdt/order_book in the range; the asset"
+            " binance/btc_usdt/book_metrics computes them a day at a time (materialize it in the"
+            " Dagster UI) from the snapshots `marketdata stream` collects\n",
+        ),
+    ],
+)
+def test_book_pane_mistakes_get_one_line(charted, tmp_path, args, message):
+    result = CliRunner().invoke(chart, [*args, "-o", str(tmp_path / "c.png")])
+    assert result.exit_code == 2 and result.output.startswith(message)
+    assert result.output.count("\n") == 1 and not (tmp_path / "c.png").exists()

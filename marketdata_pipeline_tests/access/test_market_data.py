@@ -1,4 +1,5 @@
-"""The Python API reads what the real pipeline stored: series, candle ranges, indicators."""
+"""The Python API reads what the real pipeline stored: series, candle ranges, indicators,
+trades and candles built from trades."""
 
 from __future__ import annotations
 
@@ -11,9 +12,17 @@ from marketdata_pipeline import MarketData
 from marketdata_pipeline.automation.partitions import partitions_for
 from marketdata_pipeline.config import ConfigError
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, INDICATORS
+from marketdata_pipeline.storage.schema import (
+    CANDLE_SCHEMA,
+    INDICATORS,
+    TRADE_CANDLE_SCHEMA,
+    TRADE_CANDLES,
+    TRADE_SCHEMA,
+)
+from marketdata_pipeline.storage.store import store_for
+from marketdata_pipeline.timeframes import HOUR_MS
 
-from ..conftest import day_key, day_ms, market, today
+from ..conftest import day_key, day_ms, fake_trades, market, store_trades, today
 
 
 @pytest.fixture
@@ -28,9 +37,31 @@ def stored(make_project):
     return project
 
 
+@pytest.fixture
+def traded(make_project):
+    """Written straight to the store: BTC/USDT trades of 3 hours of two days ago (ids 1000.., two a
+    second) but none in the minute 02:30, with 1m and 1h candles built from them; ETH/USDT
+    trades of its first hour (ids 1..7200); SOL/USDT collects no trades."""
+    project = make_project(
+        [
+            {**market("BTC/USDT", ["1m", "1h"]), "trades": True},
+            {**market("ETH/USDT"), "trades": True},
+            market("SOL/USDT"),
+        ]
+    )
+    start = day_ms(2)
+    btc = fake_trades(start, 3 * 7200).filter(pl.col("timestamp").dt.strftime("%H:%M") != "02:30")
+    store_trades(project, "BTC/USDT", btc, start, start + 3 * HOUR_MS)
+    store_trades(project, "ETH/USDT", fake_trades(start, 7200, first_id=1), start, start + HOUR_MS)
+    return project
+
+
 def test_series_lists_each_configured_series_with_its_stored_range(stored):
     frame = MarketData().series()
-    assert frame.columns == ["exchange", "symbol", "timeframe", "start", "first", "last", "rows"]
+    assert frame.columns == [
+        *("exchange", "symbol", "timeframe", "data"),
+        *("start", "first", "last", "rows"),
+    ]
     btc = frame.row(0, named=True)
     assert (btc["exchange"], btc["symbol"], btc["timeframe"]) == ("binance", "BTC/USDT", "1m")
     assert btc["start"] == today() - timedelta(days=45) and btc["rows"] == 3 * 1440
@@ -70,6 +101,70 @@ def test_candles_of_a_series_without_indicators_get_null_columns(make_project):
     assert (
         frame.height == 1 and frame.select(INDICATOR_COLUMNS).null_count().sum_horizontal()[0] == 8
     )
+
+
+def test_trades_of_a_range_with_their_exact_values(traded):
+    md = MarketData()
+    frame = md.trades("binance", "btc/usdt", f"{day_key(2)}T01:00", f"{day_key(2)}T01:00:02")
+    assert frame.schema == pl.Schema(TRADE_SCHEMA)
+    hour = datetime.fromisoformat(f"{day_key(2)}T01:00").replace(tzinfo=UTC)
+    assert frame.rows() == [
+        (hour, 8200, 50002.0, 0.001, 50002.0 * 0.001, "buy", 82000, 82000),
+        (hour, 8201, 50002.5, 0.002, 50002.5 * 0.002, "sell", 82010, 82011),
+        (hour + timedelta(seconds=1), 8202, 50003.0, 0.003, 50003.0 * 0.003, "sell", 82020, 82022),
+        (hour + timedelta(seconds=1), 8203, 50000.0, 0.004, 50000.0 * 0.004, "buy", 82030, 82030),
+    ]
+    whole = md.trades("binance", "BTC/USDT")
+    assert whole.height == 3 * 7200 - 120 and whole["id"].is_sorted()
+    assert md.trades("binance", "ETH/USDT")["id"].to_list() == list(range(1, 7201))
+
+
+def test_candles_from_trades_keep_a_minute_without_trades_as_an_empty_row(traded):
+    md = MarketData()
+    frame = md.candles(
+        "binance", "BTC/USDT", "1m", f"{day_key(2)}T02:29", f"{day_key(2)}T02:32", from_trades=True
+    )
+    assert frame.schema == pl.Schema(TRADE_CANDLE_SCHEMA)
+    # 02:29 holds trades 17880..17999 (price 50000 + i % 7 / 2), 02:31 holds 18120..18239
+    assert frame.select("open", "high", "low", "close", "volume", "trades").rows() == [
+        (50_001.0, 50_003.0, 50_000.0, 50_001.0, pytest.approx(0.36), 240),
+        (None, None, None, None, 0.0, 0),
+        (50_002.0, 50_003.0, 50_000.0, 50_002.0, pytest.approx(0.36), 240),
+    ]
+    stored = store_for(traded.config).read(traded.series(), library=TRADE_CANDLES)
+    hourly = md.candles("binance", "BTC/USDT", "1h", from_trades=True)
+    assert stored.height == 180 and hourly["trades"].to_list() == [14_400, 14_400, 14_160]
+    assert md.candles("binance", "BTC/USDT", "1m").is_empty()  # the exchange's: none stored
+
+
+def test_trades_and_their_candles_only_for_markets_that_collect_them(traded):
+    md = MarketData()
+    fix = (
+        "binance SOL/USDT collects no trades; set `trades: true` on"
+        f" exchanges[binance].markets[SOL/USDT] in {traded.config.path}, then sync"
+    )
+    for read in (
+        lambda: md.trades("binance", "sol/usdt"),
+        lambda: md.candles("binance", "SOL/USDT", "1m", from_trades=True),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            read()
+        assert str(caught.value) == fix
+    with pytest.raises(ConfigError, match="no configured series matches exchange=binance"):
+        md.trades("binance", "DOGE/USDT")
+    with pytest.raises(ValueError, match=r"^indicators are computed from the exchange's candles"):
+        md.candles("binance", "BTC/USDT", "1m", indicators=True, from_trades=True)
+    with pytest.raises(ValueError, match=r"^start 2024-01-02 is not before end 2024-01-01"):
+        md.trades("binance", "BTC/USDT", "2024-01-02", "2024-01-01")
+
+
+def test_series_lists_trade_series_after_the_candles(traded):
+    frame = MarketData().series().filter(pl.col("data") == "trades")
+    first = datetime.fromtimestamp(day_ms(2) / 1000, UTC)
+    assert frame.select("symbol", "timeframe", "first", "last", "rows").rows() == [
+        ("BTC/USDT", None, first, first + timedelta(seconds=3 * 3600 - 1), 3 * 7200 - 120),
+        ("ETH/USDT", None, first, first + timedelta(seconds=3600 - 1), 7200),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,13 @@ from marketdata_pipeline.access.duck import SqlError
 from marketdata_pipeline.access.market_data import MarketData
 from marketdata_pipeline.access.sql_plan import plan
 from marketdata_pipeline.cli.sql import sql
-from marketdata_pipeline.storage.schema import INDICATORS
+from marketdata_pipeline.storage.schema import INDICATORS, TRADE_SCHEMA
 from marketdata_pipeline.timeframes import to_ms
 
 from ..conftest import day_key, day_ms
 from . import test_market_data
+from .test_books import booked
+from .test_market_data import traded
 
 
 def btc_day2() -> str:
@@ -29,6 +31,7 @@ def btc_day2() -> str:
 
 T = 1_704_067_200_000  # 2024-01-01
 stored = test_market_data.stored  # the store filled through the pipeline
+__all__ = ["booked", "traded"]  # trades, trade candles, books and tickers written to the store
 
 
 def brief(query: str) -> dict[str, list[tuple]]:
@@ -93,6 +96,31 @@ def brief(query: str) -> dict[str, list[tuple]]:
         (
             "SELECT * FROM candles WHERE symbol = 'X' USING SAMPLE 10 ROWS",
             {"candles": [([], None, None)]},
+        ),
+        (
+            "SELECT * FROM trades WHERE symbol = 'X' AND timestamp >= '2024-01-01'"
+            " AND timestamp < '2024-01-01 01:00' AND exchange IN ('binance')",
+            {"trades": [([("exchange", "binance"), ("symbol", "X")], T, T + 3_600_000)]},
+        ),
+        (
+            "SELECT * FROM trade_candles c JOIN trades t USING (exchange, symbol)"
+            " WHERE c.open_time >= '2024-01-01' AND t.timestamp < '2024-01-01 01:00'"
+            " AND c.timestamp > '2024-01-01' AND t.open_time < '2024-01-02' AND symbol = 'X'",
+            {
+                "trade_candles": [([("symbol", "X")], T, None)],
+                "trades": [([("symbol", "X")], None, T + 3_600_000)],
+            },
+        ),
+        (
+            "SELECT * FROM order_books b JOIN book_metrics m USING (exchange, symbol, local_timestamp)"
+            " JOIN tickers t USING (symbol, local_timestamp) WHERE symbol = 'X'"
+            " AND local_timestamp >= '2024-01-01' AND b.timestamp < '2024-01-01 01:00'"
+            " AND m.local_timestamp < '2024-01-01 01:00'",
+            {
+                "order_books": [([("symbol", "X")], T, T + 3_600_000)],
+                "book_metrics": [([("symbol", "X")], T, T + 3_600_000)],
+                "tickers": [([("symbol", "X")], T, T + 3_600_000)],
+            },
         ),
         ("DESCRIBE indicators", {"indicators": []}),
         ("EXPLAIN SELECT * FROM candles WHERE symbol = 'X'", {"candles": [([], None, None)]}),
@@ -199,7 +227,7 @@ def test_indicators_table_and_describe(stored):
     [
         ("SELEC 1", 'Parser Error: syntax error at or near "SELEC"'),
         ("SELECT nope FROM candles", 'Binder Error: Referenced column "nope" not found'),
-        ("SELECT * FROM trades", "Catalog Error: Table with name trades does not exist!"),
+        ("SELECT * FROM orders", "Catalog Error: Table with name orders does not exist!"),
         ("SELECT 1; SELECT 2", "expected one SQL statement, got 2"),
     ],
 )
@@ -239,3 +267,81 @@ def test_cli_prints_or_saves_every_format(stored, tmp_path, monkeypatch):
     )
     empty = CliRunner().invoke(sql, ["SELECT symbol FROM candles WHERE false"])
     assert empty.output == "symbol\n(0 rows)\n"
+
+
+def test_trades_of_one_market_and_hour_read_only_that_hour(traded):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT exchange, symbol, count(*) AS n, min(id) AS first, max(id) AS last,"
+        " sum(amount) AS volume FROM trades WHERE symbol = 'BTC/USDT'"
+        f" AND timestamp >= '{day_key(2)} 01:00' AND timestamp < TIMESTAMP '{day_key(2)} 02:00' GROUP BY ALL"
+    )
+    assert frame.row(0) == ("binance", "BTC/USDT", 7200, 8200, 15_399, pytest.approx(21.6))
+    assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
+        ("trades", "binance/btc_usdt/trades", 7200)
+    ]
+    everything = md.sql("SELECT symbol, count(*) AS n FROM trades GROUP BY ALL ORDER BY ALL")
+    assert everything.rows() == [("BTC/USDT", 3 * 7200 - 120), ("ETH/USDT", 7200)]
+    assert md.last_scan.rows_read == 4 * 7200 - 120 and md.last_scan.series_read == 2
+
+
+def test_trade_candles_are_pruned_like_candles_and_join_the_trades(traded):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT c.open_time, c.trades, c.volume, count(t.id) AS rows, sum(t.amount) AS amount"
+        " FROM trade_candles c JOIN trades t ON t.symbol = c.symbol"
+        " AND t.timestamp >= c.open_time AND t.timestamp < c.open_time + INTERVAL 1 MINUTE"
+        f" WHERE c.symbol = 'BTC/USDT' AND c.timeframe = '1m' AND c.open_time >= '{day_key(2)} 01:00'"
+        f" AND c.open_time < '{day_key(2)} 02:00' AND t.timestamp >= '{day_key(2)} 01:00'"
+        f" AND t.timestamp < '{day_key(2)} 02:00' GROUP BY ALL ORDER BY 1"
+    )
+    assert frame.height == 60 and frame["rows"].to_list() == [120] * 60
+    assert frame["trades"].to_list() == [240] * 60
+    assert frame["volume"].to_list() == pytest.approx(frame["amount"].to_list())
+    assert sorted((r.table, r.series, r.rows) for r in md.last_scan.reads) == [
+        ("trade_candles", "binance/btc_usdt/1m", 60),
+        ("trades", "binance/btc_usdt/trades", 7200),
+    ]
+    described = md.sql("DESCRIBE trades")["column_name"].to_list()
+    assert described == ["exchange", "symbol", *TRADE_SCHEMA]
+    empty = md.sql(f"SELECT * FROM trade_candles WHERE open_time = '{day_key(2)} 02:30'")
+    assert empty.select("timeframe", "open", "volume", "trades").rows() == [("1m", None, 0.0, 0)]
+
+
+def test_order_books_of_one_market_and_minute_read_only_those_snapshots(booked):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT exchange, symbol, local_timestamp, update_id, bid_price_0, ask_amount_2"
+        " FROM order_books WHERE symbol = 'BTC/USDT'"
+        f" AND local_timestamp >= '{day_key(2)} 00:00:30' AND local_timestamp < '{day_key(2)} 00:01'"
+        " ORDER BY local_timestamp"
+    )
+    assert frame.drop("local_timestamp").rows() == [
+        ("binance", "BTC/USDT", 103, 102.5, 3.5),
+        ("binance", "BTC/USDT", 104, 103.5, 3.5),
+        ("binance", "BTC/USDT", 105, 104.5, 3.5),
+    ]
+    assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
+        ("order_books", "binance/btc_usdt/order_book", 3)
+    ]
+    described = md.sql("DESCRIBE order_books")["column_name"].to_list()
+    assert described[:5] == ["exchange", "symbol", "local_timestamp", "timestamp", "update_id"]
+    assert len(described) == 5 + 4 * 3  # the deepest book's levels: ETH/USDT's 2 are a prefix
+    eth = md.sql("SELECT bid_price_1, bid_price_2 FROM order_books WHERE symbol = 'ETH/USDT'")
+    assert eth.row(0) == (99.0, None) and eth.height == 6
+
+
+def test_metrics_and_tickers_join_on_the_receive_time(booked):
+    md = MarketData()
+    frame = md.sql(
+        "SELECT m.mid, m.spread_bps, t.last, t.bid FROM book_metrics m"
+        " JOIN tickers t USING (exchange, symbol, local_timestamp)"
+        f" WHERE symbol = 'BTC/USDT' AND local_timestamp < '{day_key(2)} 00:00:20' ORDER BY 1"
+    )
+    assert frame.rows() == [(100.0, 100.0, 100.0, 99.5), (101.0, 1e4 / 101, 101.0, 100.5)]
+    assert sorted((r.table, r.series, r.rows) for r in md.last_scan.reads) == [
+        ("book_metrics", "binance/btc_usdt/order_book", 2),
+        ("tickers", "binance/btc_usdt/ticker", 2),
+    ]
+    counts = md.sql("SELECT symbol, count(*) FROM book_metrics GROUP BY ALL ORDER BY ALL")
+    assert counts.rows() == [("BTC/USDT", 6)]  # none computed for ETH/USDT

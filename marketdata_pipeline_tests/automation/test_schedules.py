@@ -128,3 +128,33 @@ def test_a_tick_at_a_partition_boundary_also_fetches_the_last_candle_before_it(m
         yesterday,
         str(today()),
     )
+
+
+def test_trades_every_minute_and_collected_data_once_a_day_for_the_day_that_ended(make_project):
+    book = {"depth": 5, "every_seconds": 10}
+    project = make_project([market("BTC/USDT", ["1m"], trades=True, order_book=book, ticker=True)])
+    crons = {s.name: s.cron_schedule for s in project.defs.schedules}
+    assert crons == {
+        "candles_1m_schedule": "* * * * *",
+        "trades_schedule": "* * * * *",
+        "snapshots_daily_schedule": "5 0 * * *",
+    }
+    assert partitions(tick(project, "trades_schedule")) == {"binance/btc_usdt/trades": str(today())}
+    after_midnight = datetime(today().year, today().month, today().day, 0, 5, tzinfo=UTC)
+    requests = tick(project, "snapshots_daily_schedule", after_midnight).run_requests
+    ranges = {
+        r.tags[SERIES_TAG]: (
+            r.tags[ASSET_PARTITION_RANGE_START_TAG],
+            r.tags[ASSET_PARTITION_RANGE_END_TAG],
+        )
+        for r in requests
+    }
+    day = (str(today() - timedelta(days=1)), str(today()))
+    assert ranges == {"binance/btc_usdt/order_book": day, "binance/btc_usdt/ticker": day}
+    keys = {
+        r.tags[SERIES_TAG]: sorted("/".join(k.path) for k in r.asset_selection) for r in requests
+    }
+    assert keys["binance/btc_usdt/order_book"] == [
+        "binance/btc_usdt/book_metrics",
+        "binance/btc_usdt/order_book",
+    ]

@@ -39,7 +39,9 @@ def synced(make_project):
 
 def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     table = invoke("series").output.splitlines()
-    assert table[0].split() == ["exchange", "symbol", "timeframe", "start", "first", "last", "rows"]
+    assert table[0].split() == [
+        *("exchange", "symbol", "timeframe", "data", "start", "first", "last", "rows")
+    ]
     assert table[1].split()[:3] == ["binance", "BTC/USDT", "1m"] and table[1].split()[-1] == "1440"
     assert table[2].split()[-3:] == ["-", "-", "0"]
 
@@ -191,15 +193,42 @@ def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
 
 def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     port = free_port()
-    server = marketdata("simulate", "--port", str(port), cwd=tmp_path, wait=False)
+    args = ("simulate", "--port", str(port), "--trades-per-minute", "100")
+    server = marketdata(*args, cwd=tmp_path, wait=False)
     try:
         first = server.stdout.readline()
         assert f"http://127.0.0.1:{port}" in first
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/ping", timeout=10) as answer:
             assert json.load(answer) == {}
+        days = f"http://127.0.0.1:{port}/api/v3/klines?symbol=BTCUSDT&interval=1d&limit=2"
+        with urllib.request.urlopen(days, timeout=10) as answer:
+            yesterday = json.load(answer)[0]
+        assert 0.95 < yesterday[8] / (100 * 1_440) < 1.05  # trades in a whole day
     finally:
         server.terminate()
         server.wait(10)
+    result = CliRunner().invoke(main, ["simulate", "--trades-per-minute", "5"])
+    assert result.exit_code == 2 and "'--trades-per-minute': 5 is not in the range" in result.output
+
+
+def test_simulate_speaks_okx_when_asked(tmp_path):
+    port = free_port()
+    server = marketdata(
+        "simulate", "--exchange", "okx", "--port", str(port), cwd=tmp_path, wait=False
+    )
+    try:
+        assert server.stdout.readline().startswith(f"okx simulator on http://127.0.0.1:{port}")
+        snippet = "".join(server.stdout.readline() for _ in range(8))
+        assert "- id: okx" in snippet and f"rest: http://127.0.0.1:{port}" in snippet
+        bars = f"http://127.0.0.1:{port}/api/v5/market/candles?instId=BTC-USDT&bar=1Dutc&limit=2"
+        with urllib.request.urlopen(bars, timeout=10) as answer:
+            page = json.load(answer)
+        assert page["code"] == "0" and [row[-1] for row in page["data"]] == ["0", "1"]
+    finally:
+        server.terminate()
+        server.wait(10)
+    result = CliRunner().invoke(main, ["simulate", "--exchange", "kraken"])
+    assert result.exit_code == 2 and "'kraken' is not one of 'binance', 'okx'" in result.output
 
 
 def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
@@ -213,7 +242,7 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
     lines = series.splitlines()
     assert lines[0].split() == [
         "series",
-        "last_candle",
+        "last",
         "lag",
         "state",
         "why",

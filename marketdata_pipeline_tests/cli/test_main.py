@@ -18,18 +18,21 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from marketdata_pipeline.books.layout import snapshot_rows
 from marketdata_pipeline.cli.main import main
 from marketdata_pipeline.config import load_config
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, ORDER_BOOKS, TICKERS, TRADES
 from marketdata_pipeline.storage.store import store_for
 
-from ..conftest import market
+from ..access.test_books import btc_book, stored_order
+from ..conftest import fake_trades, market
 
 CONFIG = """\
 exchanges:
   - id: binance
     markets:
-      - {symbol: BTC/USDT, timeframes: [1h], start: 2024-01-01, schedule: "*/5 * * * *"}
+      - {symbol: BTC/USDT, timeframes: [1h], start: 2024-01-01, schedule: "*/5 * * * *", trades: true,
+         order_book: {depth: 2, every_seconds: 10}, ticker: true}
 """
 HOURS = 48
 START_MS = 1_704_067_200_000  # 2024-01-01
@@ -37,7 +40,8 @@ START_MS = 1_704_067_200_000  # 2024-01-01
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A config and two days of hourly candles, written straight through the store."""
+    """A config, two days of hourly candles, 10 trades and 3 book snapshots and tickers, written
+    straight through the store."""
     folder = tmp_path_factory.mktemp("read_only")
     (folder / "marketdata.yaml").write_text(CONFIG)
     config = load_config(folder / "marketdata.yaml")
@@ -55,6 +59,14 @@ def project(tmp_path_factory) -> Path:
         }
     ).cast(CANDLE_SCHEMA)
     store_for(config).write(config.series[0], candles, START_MS, START_MS + HOURS * 3_600_000)
+    trades = fake_trades(START_MS, 10)
+    store_for(config).write(config.trade_series[0], trades, START_MS, START_MS + 5000, TRADES)
+    book, ticker = config.polled_series
+    times = [START_MS + 10_000 * k for k in range(3)]
+    snapshots = stored_order(snapshot_rows([btc_book(k) for k in range(3)], 2, times))
+    store_for(config).write(book, snapshots, START_MS, START_MS + 30_000, ORDER_BOOKS)
+    tickers = snapshots.select("local_timestamp", "timestamp", bid="bid_price_0")
+    store_for(config).write(ticker, tickers, START_MS, START_MS + 30_000, TICKERS)
     return folder
 
 
@@ -83,10 +95,31 @@ def imports_of(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
         (["--help"], lambda out: "candles" in out and "sql" in out),
         (["series"], lambda out: out.splitlines()[1].split()[-1] == str(HOURS)),
         (
+            ["connectors"],
+            lambda out: out.splitlines()[1].split()[:3] == ["binance", "enabled", "200/2s"],
+        ),
+        (
+            ["markets"],
+            lambda out: out.splitlines()[1].split()[:3] == ["binance", "BTC/USDT", "enabled"],
+        ),
+        (
             ["candles", "binance", "BTC/USDT", "1h", "--format", "json", "--end", "2024-01-02"],
             lambda out: len(json.loads(out)) == 24,
         ),
+        (
+            ["trades", "binance", "BTC/USDT", "--format", "json", "--end", "2024-01-01T00:00:02"],
+            lambda out: [t["id"] for t in json.loads(out)] == [1000, 1001, 1002, 1003],
+        ),
         (["sql", "SELECT count(*) AS n FROM candles"], lambda out: out.split() == ["n", "48"]),
+        (["sql", "SELECT count(*) AS n FROM trades"], lambda out: out.split() == ["n", "10"]),
+        (
+            ["books", "binance", "BTC/USDT", "--depth", "1", "--metrics", "--format", "json"],
+            lambda out: [b["bid_price_0"] for b in json.loads(out)] == [99.5, 100.5, 101.5],
+        ),
+        (
+            ["tickers", "binance", "BTC/USDT", "--format", "json"],
+            lambda out: [t["bid"] for t in json.loads(out)] == [99.5, 100.5, 101.5],
+        ),
         (
             ["chart", "binance", "BTC/USDT", "1h", "--start", "2024-01-01", "-o", "c.png"],
             lambda out: out == f"wrote c.png ({HOURS} candles)\n",

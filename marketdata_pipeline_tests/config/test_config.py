@@ -38,7 +38,7 @@ def test_valid_config_lists_series_with_default_lmdb_storage(tmp_path):
     config = load_config(write(tmp_path, VALID))
     assert [s.name for s in config.series] == ["binance/btc_usdt/1m", "binance/btc_usdt/1h"]
     assert config.storage_uri.startswith(f"lmdb://{tmp_path}/.data/arcticdb?map_size=")
-    assert config.connectors[0].rate_limit.weight == 6000
+    assert config.connectors[0].rate_limit is None  # the budget comes from ccxt
 
 
 def test_environment_variable_names_the_config(tmp_path, monkeypatch):
@@ -108,9 +108,9 @@ def test_duplicate_series(tmp_path):
     assert "binance btc/usdt 1h is configured twice" in error_of(tmp_path, twice)
 
 
-def test_budget_below_one_request(tmp_path):
-    small = VALID.replace("    markets:", "    rate_limit: {weight: 10}\n    markets:")
-    assert "weight 10 is below one request's weight (20); raise it" in error_of(tmp_path, small)
+def test_a_rate_limit_without_a_weight_is_one_line(tmp_path):
+    odd = VALID.replace("    markets:", "    rate_limit: {period_seconds: 10}\n    markets:")
+    assert "rate_limit.weight" in error_of(tmp_path, odd)
 
 
 def test_duplicate_exchange(tmp_path):
@@ -155,3 +155,21 @@ def test_exchange_ids_are_ccxts_own_list_read_without_importing_it():
     assert exchange_ids() == frozenset(ccxt.exchanges) and "binance" in exchange_ids()
     assert listed_ids("exchanges = ['a', 'b']\n") == {"a", "b"}
     assert listed_ids("from .x import exchanges\n") is None
+
+
+def test_a_disabled_market_has_no_series_of_any_kind(tmp_path):
+    both = """\
+exchanges:
+  - id: binance
+    markets:
+      - {symbol: BTC/USDT, timeframes: [1m], start: 2024-01-01, trades: true, ticker: true}
+      - {symbol: ETH/USDT, timeframes: [1h], start: 2024-01-01, trades: true, ticker: true,
+         order_book: {depth: 5}, enabled: ENABLED}
+"""
+    on = load_config(write(tmp_path, both.replace("ENABLED", "true")))
+    off = load_config(write(tmp_path, both.replace("ENABLED", "false")))
+    assert [s.name for s in on.series] == ["binance/btc_usdt/1m", "binance/eth_usdt/1h"]
+    assert [s.name for s in off.series] == ["binance/btc_usdt/1m"]
+    assert [s.name for s in off.trade_series] == ["binance/btc_usdt/trades"]
+    assert [s.name for s in off.polled_series] == ["binance/btc_usdt/ticker"]
+    assert len(on.trade_series) == 2 and len(on.polled_series) == 3

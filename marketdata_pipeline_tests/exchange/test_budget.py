@@ -94,10 +94,13 @@ def test_a_wait_for_the_budget_says_which_budget_and_whether_a_429_paused_it(tmp
     assert waits.current() == []
 
 
-def test_weight_larger_than_budget_is_an_error(tmp_path):
+def test_a_request_heavier_than_the_window_goes_alone_and_holds_the_next_back(tmp_path):
     budget = RequestBudget(tmp_path / "b.sqlite", "x", weight=5, period_seconds=1)
-    with pytest.raises(ValueError, match="can never fit a budget of 5"):
-        asyncio.run(budget.acquire(6))
+    window = budget.window
+    assert budget.try_take(1, now=100.0) == 0.0
+    assert budget.try_take(8, now=100.1) == pytest.approx(window - 0.1)  # waits for an empty window
+    assert budget.try_take(8, now=100.0 + window + 0.01) == 0.0
+    assert budget.try_take(1, now=100.0 + window + 0.02) == pytest.approx(window - 0.01)
 
 
 def _spend(path, n, log):

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fake clock, a running simulator and a ccxt client pointed at it."""
+"""Shared fixtures: a fake clock, running simulators (both protocols) and ccxt clients."""
 
 from __future__ import annotations
 
@@ -62,3 +62,23 @@ def http() -> Iterator[requests.Session]:
 def klines(http: requests.Session, url: str, **params: Any) -> requests.Response:
     """Raw ``GET /api/v3/klines`` (no ccxt), for checking wire-level details."""
     return http.get(f"{url}/api/v3/klines", params=params, timeout=10)
+
+
+def make_okx(url: str, **extra: Any) -> ccxt.okx:
+    """A sync ccxt okx client without client-side throttling."""
+    return ccxt.okx({**ccxt_config(url, "okx"), "enableRateLimit": False, **extra})
+
+
+@pytest.fixture
+def okx_sim(clock: FakeClock) -> Iterator[Simulator]:
+    """The OKX protocol over the same market model and clock as ``sim``."""
+    with Simulator(clock=clock, exchange="okx") as simulator:
+        yield simulator
+
+
+def okx_candles(
+    http: requests.Session, url: str, history: bool = False, **params: Any
+) -> requests.Response:
+    """Raw ``GET /api/v5/market/candles`` (or ``history-candles``), for wire-level details."""
+    path = "history-candles" if history else "candles"
+    return http.get(f"{url}/api/v5/market/{path}", params=params, timeout=10)

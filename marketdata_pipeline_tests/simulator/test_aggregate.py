@@ -3,6 +3,7 @@ import numpy as np
 from marketdata_pipeline.simulator.aggregate import interval_candles, visible_minutes
 from marketdata_pipeline.simulator.candles import Candles
 from marketdata_pipeline.simulator.intervals import INTERVALS
+from marketdata_pipeline.simulator.market import minute_candles
 from marketdata_pipeline.simulator.symbols import make_specs
 
 from .conftest import DAY, HOUR, MINUTE, NOW_MS
@@ -102,3 +103,13 @@ def test_weekly_and_monthly_match_daily() -> None:
         assert len(coarse) >= 3
         for field, column in coarse.columns().items():
             assert np.array_equal(column, getattr(regrouped, field)[keep]), (name, field)
+
+
+def test_the_last_minute_of_a_cached_chunk_is_partial_while_in_progress() -> None:
+    chunk_end = NOW_MS // (8 * DAY) * (8 * DAY)  # hour candles are cached in 8-day chunks
+    now = chunk_end - 30_000
+    hour = interval_candles(SPEC, INTERVALS["1h"], chunk_end - HOUR, chunk_end - HOUR, now)
+    minutes = visible_minutes(SPEC, chunk_end - HOUR, chunk_end, now)
+    assert _row(hour, 0) == _aggregate(minutes)
+    whole_minute = minute_candles(SPEC, chunk_end // MINUTE - 1, chunk_end // MINUTE)
+    assert 0 < minutes.volume[-1] < whole_minute.volume[0]

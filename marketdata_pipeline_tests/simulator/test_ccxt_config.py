@@ -48,3 +48,12 @@ def test_config_snippet_is_a_valid_project_config(sim: Simulator, tmp_path) -> N
     (connector,) = load_config(path).connectors
     assert connector.id == "binance"
     assert connector.ccxt == ccxt_config(sim.url)
+
+
+def test_okx_config_snippet_is_a_valid_project_config(okx_sim: Simulator, tmp_path) -> None:
+    path = tmp_path / "marketdata.yaml"
+    path.write_text(config_snippet(okx_sim.url, "okx"))
+    (connector,) = load_config(path).connectors
+    assert connector.id == "okx"
+    assert connector.ccxt == ccxt_config(okx_sim.url, "okx")
+    assert connector.ccxt["urls"]["api"] == {"rest": okx_sim.url}

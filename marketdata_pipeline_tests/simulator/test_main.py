@@ -37,13 +37,18 @@ def test_parser_maps_every_fault_field() -> None:
                 "auth",
                 "--delist",
                 "XRP/USDT@2024-06-01T00:00",
+                "--trades-per-minute",
+                "1500",
+                "--exchange",
+                "okx",
             ]
         )
     )
     assert (
         args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
     )
-    assert args.pop("symbols") == ["ABC/USDT"]
+    assert args.pop("symbols") == ["ABC/USDT"] and args.pop("trades_per_minute") == 1500
+    assert args.pop("exchange") == "okx"
     assert args.pop("delistings") == [("XRP/USDT", 1717200000000)]
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2

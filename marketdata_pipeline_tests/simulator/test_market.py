@@ -23,7 +23,7 @@ def test_candle_invariants(market_id: str) -> None:
     assert np.array_equal(c.open[1:], c.close[:-1])
     assert np.all(c.volume > 0) and np.all(c.trades > 0) and np.all(c.quote_volume > 0)
     assert np.all(c.taker_base <= c.volume) and np.all(c.taker_quote <= c.quote_volume)
-    vwap = c.quote_volume * spec.quote_quantum / (c.volume * spec.volume_quantum)
+    vwap = c.quote_volume / spec.quote_units / (c.volume * spec.volume_quantum)
     price = c.close / 10**spec.price_decimals
     assert np.all(np.abs(vwap / price - 1) < 0.01)
 

@@ -1,6 +1,7 @@
 """Binance protocol over real HTTP, checked through the unmodified ccxt binance class."""
 
 import time
+from decimal import Decimal
 
 import ccxt
 import pytest
@@ -61,6 +62,8 @@ def test_limit_is_capped_at_1000(sim: Simulator, http: requests.Session) -> None
     response = klines(http, sim.url, symbol="BTCUSDT", interval="1m", startTime=0, limit=5000)
     assert response.status_code == 200 and len(response.json()) == 1000
     assert klines(http, sim.url, symbol="BTCUSDT", interval="1m", limit=0).json()["code"] == -1130
+    huge = klines(http, sim.url, symbol="BTCUSDT", interval="1m", startTime=10**19)
+    assert huge.status_code == 400 and huge.json()["code"] == -1100  # not a 500 from int64
 
 
 def test_in_progress_candle_is_partial(exchange: ccxt.binance, clock: FakeClock) -> None:
@@ -106,7 +109,9 @@ def test_raw_rows_aggregate_exactly(sim: Simulator, http: requests.Session) -> N
     ]
     rows = klines(http, sim.url, symbol="SHIBUSDT", interval="1m", startTime=start, limit=60).json()
     assert hour[6] == start + HOUR - 1
-    for col in (5, 7, 9, 10):
+    for col in (5, 7, 9, 10):  # exact decimals: quote volumes are not binary fractions
+        assert Decimal(hour[col]) == sum(Decimal(r[col]) for r in rows)
+    for col in (5, 9):  # base volumes are multiples of 2**-8, so even float sums are exact
         assert float(hour[col]) == sum(float(r[col]) for r in rows)
     assert hour[8] == sum(r[8] for r in rows)
 

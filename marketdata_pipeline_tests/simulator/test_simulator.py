@@ -44,5 +44,5 @@ def test_http_control_endpoints(sim: Simulator, http: requests.Session) -> None:
 
 
 def test_unknown_api_path_is_404(sim: Simulator, http: requests.Session) -> None:
-    response = http.get(f"{sim.url}/api/v3/depth", params={"symbol": "BTCUSDT"})
+    response = http.get(f"{sim.url}/api/v3/avgPrice", params={"symbol": "BTCUSDT"})
     assert response.status_code == 404 and response.json()["code"] == -1000

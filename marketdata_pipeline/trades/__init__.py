@@ -1,0 +1,1 @@
+"""Trades: every trade by id, and candles built from them."""

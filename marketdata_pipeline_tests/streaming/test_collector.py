@@ -1,0 +1,150 @@
+"""`marketdata stream`: books and tickers polled on a slot grid, stored in batches, exactly."""
+
+import asyncio
+import signal
+import time
+
+import polars as pl
+import pytest
+
+from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.simulator import Faults
+from marketdata_pipeline.simulator.book import book_at
+from marketdata_pipeline.simulator.symbols import make_specs
+from marketdata_pipeline.storage.schema import ORDER_BOOKS, TICKERS
+from marketdata_pipeline.streaming.collector import Collector
+
+from ..conftest import market, marketdata
+
+BTC = make_specs(None, 30)["BTCUSDT"]  # the tests' simulator runs 30 trades a minute
+DEPTH = 5
+
+
+def book_project(make_project, every: float = 1.0, **connector):
+    project = make_project(
+        [
+            market(order_book={"depth": DEPTH, "every_seconds": every}, ticker=True),
+            market("ETH/USDT", ticker=True),
+        ],
+        ticker_every_seconds=every,
+        **connector,
+    )
+    books = [s for s in project.config.polled_series if s.data == "order_book"]
+    tickers = [s for s in project.config.polled_series if s.data == "ticker"]
+    return project, books[0], tickers
+
+
+def collect(project, seconds: float) -> Collector:
+    lines: list[str] = []
+    collector = Collector(
+        project.config, project.config.polled_series, project.store, lines.append, 0.5
+    )
+
+    async def run():
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        await collector.run(stop)
+
+    asyncio.run(run())
+    collector.lines = lines
+    return collector
+
+
+def test_snapshots_are_the_exchange_books_at_their_update_ids(make_project, simulator):
+    project, book, tickers = book_project(make_project)
+    simulator.reset_stats()
+    collector = collect(project, 3.5)
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    assert stored.height in (3, 4)  # one per whole second of the run
+    slots = stored["local_timestamp"].dt.epoch("ms") // 1000
+    assert slots.is_unique().all()
+    for row in stored.iter_rows(named=True):
+        expected = snapshot_rows([book_at(BTC, row["update_id"], DEPTH).to_ccxt(BTC)], DEPTH, 0)
+        same = pl.DataFrame([row]).drop("timestamp", "local_timestamp")
+        assert same.equals(expected.drop("timestamp", "local_timestamp"))
+    for ticker in tickers:
+        rows = project.store.read(ticker, None, None, TICKERS)
+        assert rows.height == stored.height and (rows["bid"] < rows["ask"]).all()
+    stats = simulator.stats()
+    # One depth request per snapshot (weight 5 at 5 levels) and one tickers request per tick
+    # for both markets (weight 2), on top of loading the markets once (20).
+    assert stats["depth_requests"] == stored.height
+    assert stats["ticker_requests"] == stored.height
+    assert stats["weight_used_total"] == 20 + 5 * stored.height + 2 * stored.height
+    assert collector.stored == {
+        book.name: stored.height,
+        **{t.name: stored.height for t in tickers},
+    }
+
+
+def test_a_second_collector_skips_the_series_the_first_one_holds(make_project):
+    project, book, _ = book_project(make_project)
+    first = marketdata(
+        "stream", "--symbol", "BTC/USDT", "--for", "20", cwd=project.config.path.parent, wait=False
+    )
+    lease = project.config.data_dir / "locks" / (book.name.replace("/", "__") + ".collector.lease")
+    deadline = time.time() + 60
+    while f"pid {first.pid}" not in (lease.read_text() if lease.exists() else ""):
+        assert time.time() < deadline and first.poll() is None
+        time.sleep(0.1)
+    second = collect(project, 1.0)
+    first.send_signal(signal.SIGTERM)
+    first.wait(timeout=30)
+    assert any(
+        f"{book.name}: already collected by pid {first.pid}" in line for line in second.lines
+    )
+    assert book.name not in second.stored
+
+
+def test_sigterm_flushes_what_was_buffered_and_exits_0(make_project):
+    project, book, _ = book_project(make_project)
+    run = marketdata("stream", cwd=project.config.path.parent, wait=False)
+    deadline = time.time() + 30
+    while "collecting" not in (run.stderr.readline() or "") and time.time() < deadline:
+        pass
+    time.sleep(2.5)
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err
+    stored = project.store.read(book, None, None, ORDER_BOOKS).height
+    assert stored >= 2 and out.startswith("stored ")
+
+
+def test_nothing_to_stream_is_one_line_and_exit_2(make_project):
+    project = make_project([market()])
+    run = marketdata("stream", "--for", "1", cwd=project.config.path.parent)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        "error: nothing to stream: no market matching the filters has `order_book:` or"
+        " `ticker: true` in the config\n"
+    )
+
+
+@pytest.mark.parametrize("depth, weight", [(100, 5), (101, 25), (500, 25), (1000, 50), (5000, 250)])
+def test_the_budget_charges_a_snapshot_by_its_depth(depth, weight):
+    from marketdata_pipeline.exchange.quirks import stepped_weight
+
+    assert stepped_weight("binance", "order_book", depth, 1) == weight
+
+
+def test_bad_answers_are_retried_and_never_stored(make_project, simulator):
+    project, book, tickers = book_project(make_project, max_retries=8)
+    simulator.set_faults(Faults(malformed_rate=0.3, error_rate=0.1, seed=4))
+    try:
+        collect(project, 4.5)
+        faults = simulator.stats()["faults_injected"]
+    finally:
+        simulator.set_faults(Faults())
+    assert sum(faults.values()) > 0
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    assert stored.height >= 3 and stored["update_id"].is_not_null().all()
+    for row in stored.iter_rows(named=True):
+        expected = snapshot_rows([book_at(BTC, row["update_id"], DEPTH).to_ccxt(BTC)], DEPTH, 0)
+        assert (
+            pl.DataFrame([row])
+            .drop("timestamp", "local_timestamp")
+            .equals(expected.drop("timestamp", "local_timestamp"))
+        )
+    for ticker in tickers:
+        rows = project.store.read(ticker, None, None, TICKERS)
+        assert rows.height >= 3 and (rows["bid"] < rows["ask"]).all()
