@@ -45,9 +45,6 @@ class Limits:
     def __str__(self) -> str:
         return f"{self.weight:.4g}/{self.period_seconds:g}s"
 
-    def describe(self) -> str:
-        return f"{self} ({self.source})"
-
 
 @lru_cache(maxsize=64)
 def _ccxt_rate_ms(exchange_id: str) -> float:

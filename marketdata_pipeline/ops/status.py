@@ -26,7 +26,8 @@ def connector_rows(config: LoadedConfig, instance: DagsterInstance) -> list[dict
         rows.append(
             {
                 "exchange": connector.id,
-                "budget": limits_for(connector).describe(),
+                "budget": str(limits_for(connector)),
+                "source": limits_for(connector).source,
                 "used": budget.used(),
                 "paused_s": round(budget.paused_for(), 1),
                 "pool": f"{len(pool.claimed_slots)}/{pool.slot_count}",
