@@ -60,7 +60,7 @@ class RequestBudget:
             return waited
         paused = " (paused after a 429)" if self.paused_for() else ""
         with waiting(
-            f"the {self.key} request budget of {self.weight} per {self.period:g}s{paused}"
+            f"the {self.key} request budget of {self.weight:g} per {self.period:g}s{paused}"
         ):
             while delay > 0:
                 await asyncio.sleep(delay)
@@ -89,7 +89,8 @@ class RequestBudget:
             if excess <= 0:
                 db.execute("INSERT INTO grants VALUES (?, ?, ?)", (self.key, now, weight))
                 return 0.0
-            # The grant whose end frees enough weight (weight <= budget, so there is one).
+            # The grant whose end frees enough weight (the excess is at most what the
+            # window holds, so there is one).
             freed = accumulate(w for _, w in grants)
             ends = next(ts for (ts, _), total in zip(grants, freed, strict=True) if total >= excess)
             return max(ends + self.window - now, 0.001)

@@ -150,7 +150,7 @@ def test_a_candle_is_stored_only_settle_seconds_after_its_close(make_project):
 def test_the_run_reports_its_wait_for_the_budget_and_its_requests(make_project):
     """A budget of 22 a second: markets (20) and one page (2) fit, the second page waits
     until the markets' grant leaves the 1.5 s window."""
-    rate_limit = {"weight": 22, "period_seconds": 1, "markets_weight": 20, "ohlcv_weight": 2}
+    rate_limit = {"weight": 22, "period_seconds": 1}
     project = make_project(rate_limit=rate_limit)
     result = project.materialize(project.series(), day_key(2))
     metadata = metadata_of(result)

@@ -17,6 +17,7 @@ from marketdata_pipeline.config import Connector, Series
 from marketdata_pipeline.exchange.budget import RequestBudget
 from marketdata_pipeline.exchange.client import ExchangeClient
 from marketdata_pipeline.exchange.errors import FetchError
+from marketdata_pipeline.exchange.limits import limits_for
 from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator, ccxt_config
 from marketdata_pipeline.simulator.faults import FaultInjector
 from marketdata_pipeline.timeframes import DAY_MS, Timeframe, get_timeframe, iso, now_ms
@@ -33,7 +34,7 @@ def series(symbol: str = "BTC/USDT") -> Series:
 def client(tmp_path, sim, backoff_base: float = 0.001, **settings) -> ExchangeClient:
     """A client with its own budget file; backoff short, so retries cost no time."""
     connector = Connector(id="binance", ccxt=ccxt_config(sim.url), **settings)
-    limit = connector.rate_limit
+    limit = limits_for(connector)
     budget = RequestBudget(
         tmp_path / "budgets.sqlite", "binance", limit.weight, limit.period_seconds
     )
@@ -151,19 +152,23 @@ def test_exchanges_without_a_raw_endpoint_page_through_ccxt_fetch_ohlcv(
     assert (stats.requests, pages) == (1 + 2, 2)
 
 
-def test_binance_pages_keep_quote_volume_and_trades_and_ccxt_throttles_nothing(tmp_path, simulator):
+def test_binance_pages_keep_quote_volume_and_trades_and_ccxt_throttles_through_the_budget(
+    tmp_path, simulator
+):
     day = day_ms(3)
 
     async def run():
         async with client(tmp_path, simulator) as c:
             frame = await c.fetch_range(series(), day, day + 10 * M)
             exchange = c._exchange
-            assert exchange.enableRateLimit is False  # the shared budget is the only throttle
-        return frame, exchange
+        return frame, exchange, c.stats
 
-    frame, exchange = asyncio.run(run())
+    frame, exchange, stats = asyncio.run(run())
     assert frame["quote_volume"].null_count() == frame["trades"].null_count() == 0
     assert frame["trades"].min() > 0
+    # ccxt's throttle stays on and charges each request to the shared budget: markets, a page
+    assert exchange.enableRateLimit is True
+    assert (stats.requests, stats.weight) == (2, 20 + 2)
     assert exchange.session is None  # closed on leaving
 
 
