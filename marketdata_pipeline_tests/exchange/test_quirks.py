@@ -49,6 +49,15 @@ MARKETS = SimpleNamespace(
             "quote": "USD",
             "info": {},
         },
+        **{
+            f"SOL/{quote}": {
+                "symbol": f"SOL/{quote}",
+                "id": f"SOL{quote}",
+                "base": "SOL",
+                "quote": quote,
+            }
+            for quote in ("USD", "USDT", "EUR", "GBP")
+        },
     }
 )
 
@@ -57,7 +66,11 @@ MARKETS = SimpleNamespace(
     "symbol, hint",
     [
         ("XBT/USD", " (did you mean BTC/USD?)"),  # the exchange's own name
+        ("XXBTZ/USD", " (did you mean BTC/USD?)"),  # the exchange's market id
         ("BTC/EUR", " (did you mean BTC/USD?)"),  # another quote
+        ("SOL/JPY", " (did you mean SOL/EUR, SOL/GBP, SOL/USD?)"),  # at most three, sorted
+        ("ETHH/USD", " (did you mean ETH/USD?)"),  # a close base with the same quote
+        ("ETHH/EUR", ""),  # a close base, but no market with that quote
         ("ETC/USD", ""),  # close, but another coin: no guess
         ("NOPE/USD", ""),
     ],

@@ -1,7 +1,7 @@
 """Coverage: which time ranges of a series are known complete, recorded beside its rows."""
 
 from marketdata_pipeline.storage.coverage import Coverage
-from marketdata_pipeline.storage.schema import TRADES
+from marketdata_pipeline.storage.schema import COVERAGE, TRADES
 from marketdata_pipeline.storage.store import CandleStore, Symbol
 
 
@@ -26,3 +26,5 @@ def test_cover_merges_touching_ranges_and_keeps_gaps(tmp_path):
     store.cover(series, TRADES, (0, 10))
     store.cover(series, TRADES, (10, 20), [(5, 7), (9, 10)])
     assert store.coverage(series, TRADES) == Coverage([(0, 30)], [(5, 7), (9, 10)])
+    versions = store.library(COVERAGE).list_versions(f"{TRADES}/{series.name}")
+    assert len(versions) == 1  # each cover prunes the ones before it
