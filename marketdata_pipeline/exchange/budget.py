@@ -59,7 +59,7 @@ class RequestBudget:
             return waited
         paused = " (paused after a 429)" if self.paused_for() else ""
         with waiting(
-            f"the {self.key} request budget of {self.weight} per {self.period:g}s{paused}"
+            f"the {self.key} request budget of {self.weight:g} per {self.period:g}s{paused}"
         ):
             while delay > 0:
                 await asyncio.sleep(delay)
