@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_PORT ?= 8765
 
-.PHONY: install test lint demo benchmark clean
+.PHONY: install test lint demo benchmark mutation clean
 
 $(BIN)/.installed: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,17 @@ benchmark: install
 	$(BIN)/python benchmarks/query.py
 	$(BIN)/python benchmarks/startup.py
 
+# Mutation testing of the core (pyproject's [tool.mutmut]): an hour or more on 2 cores, so not
+# part of `make test`. Lists the surviving mutants, then `mutation: N killed, M survived`.
+mutation: install
+	$(BIN)/python -m pip install --quiet -e ".[mutation]"
+	rm -rf mutants && mkdir mutants
+	$(BIN)/mutmut run --max-children 1 > mutants/run.log 2>&1
+	$(BIN)/mutmut results
+	$(BIN)/mutmut export-cicd-stats > /dev/null
+	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	print(f\"mutation: {s['killed'] + s['timeout']} killed,\", \
+	      f\"{s['survived'] + s['no_tests'] + s['suspicious']} survived\")"
+
 clean:
-	rm -rf $(VENV) .data .dagster_home
+	rm -rf $(VENV) .data .dagster_home mutants

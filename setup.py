@@ -33,6 +33,7 @@ setup(
             "ruff>=0.8",
             "httpx>=0.27,<1",
         ],
+        "mutation": ["mutmut==3.8.1"],  # `make mutation`, not part of `make test`
     },
     entry_points={"console_scripts": ["marketdata=marketdata_pipeline.cli:main"]},
 )

@@ -6,8 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import time as clock
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import ccxt
@@ -31,7 +32,32 @@ from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.timeframes import to_ms
 from marketdata_pipeline.trades.candles import trade_candles
 
-TODAY = datetime.now(UTC).date()
+# A test that starts this close to midnight UTC waits for the new day, so none straddles it,
+# and one in a day's first minute waits until that day has a settled 1m candle (00:01:05).
+MIDNIGHT_MARGIN_SECONDS = 30
+FIRST_CANDLE_SECONDS = 70
+_today = datetime.now(UTC).date()
+
+
+def today() -> date:
+    """The UTC date the running test started on: fixed within a test, never across tests."""
+    return _today
+
+
+@pytest.fixture(autouse=True)
+def _pin_today():
+    global _today
+    now = datetime.now(UTC)
+    left = (datetime.combine(now.date() + timedelta(days=1), time(), UTC) - now).total_seconds()
+    if left < MIDNIGHT_MARGIN_SECONDS:
+        print(f"waiting {left:.0f} s for midnight UTC, so that the test's days do not move")
+        clock.sleep(left + 0.1)
+    into_day = datetime.now(UTC) - datetime.combine(datetime.now(UTC).date(), time(), UTC)
+    if into_day.total_seconds() < FIRST_CANDLE_SECONDS:
+        wait = FIRST_CANDLE_SECONDS - into_day.total_seconds()
+        print(f"waiting {wait:.0f} s for today's first settled 1m candle")
+        clock.sleep(wait)
+    _today = datetime.now(UTC).date()
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +77,11 @@ def _clean_simulator(request):
 
 
 def day_key(days_ago: int) -> str:
-    return str(TODAY - timedelta(days=days_ago))
+    return str(today() - timedelta(days=days_ago))
 
 
 def day_ms(days_ago: int) -> int:
-    day = TODAY - timedelta(days=days_ago)
+    day = today() - timedelta(days=days_ago)
     return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
@@ -91,7 +117,7 @@ def market(
     entry = {
         "symbol": symbol,
         "timeframes": list(timeframes),
-        "start": str(start or TODAY - timedelta(days=45)),
+        "start": str(start or today() - timedelta(days=45)),
         **extra,
     }
     return entry | ({"partition": partition} if partition else {})
@@ -225,6 +251,19 @@ def metadata_of(result, kind: str = "candles") -> dict:
         and e.step_materialization_data.materialization.asset_key.path[-1].startswith(kind)
     ]
     return {k: v.value for k, v in events[-1].metadata.items()}
+
+
+def waiting_on(path: Path, timeout: float = 60.0) -> None:
+    """Return once some process waits for the POSIX lock on `path` (Linux's /proc/locks)."""
+    inode = f":{os.stat(path).st_ino} "
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
+        if any(
+            "->" in line and inode in line for line in Path("/proc/locks").read_text().split("\n")
+        ):
+            return
+        clock.sleep(0.01)
+    raise AssertionError(f"nobody waited for {path}")
 
 
 def dead_pid() -> int:

@@ -81,7 +81,7 @@ def chart_figure(
     candles: pl.DataFrame,
     indicators: pl.DataFrame,
     title: str,
-    size=(12, 8),
+    size: tuple[float, float] = (12, 8),
     book: pl.DataFrame | None = None,
     small: bool = False,
 ) -> Figure:

@@ -39,7 +39,8 @@ async def ingest(
         return result
     client.check_market(series)
     client.check_reach(series, todo[0][0], now_ms)
-    listed = store.summary(series).rows > 0
+    first = store.summary(series).first_ms
+    listed = first is not None and first < todo[0][0]  # a candle before: listed before
     writing: asyncio.Task | None = None
     try:
         for lo, hi in todo:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from itertools import accumulate
 from pathlib import Path
 
 from ..config import LoadedConfig
@@ -88,12 +89,11 @@ class RequestBudget:
             if excess <= 0:
                 db.execute("INSERT INTO grants VALUES (?, ?, ?)", (self.key, now, weight))
                 return 0.0
-            freed = 0
-            for ts, w in grants:
-                freed += w
-                if freed >= excess:
-                    return max(ts + self.window - now, 0.001)
-            return 0.001
+            # The grant whose end frees enough weight (the excess is at most what the
+            # window holds, so there is one).
+            freed = accumulate(w for _, w in grants)
+            ends = next(ts for (ts, _), total in zip(grants, freed, strict=True) if total >= excess)
+            return max(ends + self.window - now, 0.001)
         finally:
             db.execute("COMMIT")
 

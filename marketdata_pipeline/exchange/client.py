@@ -201,17 +201,18 @@ class ExchangeClient:
             except PERMANENT as e:
                 raise FetchError(f"{self.connector.id} {what}: {one_line(e)}") from None
             except (*TEMPORARY, MalformedPage) as e:
+                backoff = self.backoff_base * 2**attempt * (0.5 + random.random())
+                throttled = isinstance(e, THROTTLED)
+                if throttled:
+                    # Every process of this connector holds off, even when this request gives up.
+                    self.budget.pause(max(self._retry_after() or 0.0, backoff))
                 if attempt + 1 == attempts:
                     raise FetchError(
                         f"{self.connector.id} {what}: gave up after {attempts} attempts: "
                         f"{type(e).__name__}: {one_line(e)}"
                     ) from None
                 self.stats.retries += 1
-                backoff = self.backoff_base * 2**attempt * (0.5 + random.random())
-                if isinstance(e, THROTTLED):
-                    # Every process of this connector holds off, not just this request.
-                    self.budget.pause(max(self._retry_after() or 0.0, backoff))
-                else:
+                if not throttled:
                     self.stats.seconds_backing_off += backoff
                     await asyncio.sleep(backoff)
             except ccxt.BaseError as e:  # anything else ccxt raises: unknown, so not retried

@@ -33,9 +33,11 @@ def clean_page(
         return EMPTY, False
     try:
         table = np.array(raw, dtype=object)
-        if table.ndim != 2:  # rows of different lengths
+        if table.ndim == 2:
+            table = table[:, list(columns)]
+        else:  # rows of different lengths: each row's own columns
             table = np.array([[row[i] for i in columns] for row in raw], dtype=object)
-        values = table[:, list(columns)].astype(np.float64)
+        values = table.astype(np.float64)
     except (IndexError, TypeError, ValueError) as e:
         raise MalformedPage(f"unreadable candles: {one_line(e)}") from None
     if not np.isfinite(values).all():
@@ -46,18 +48,19 @@ def clean_page(
     times = values[:, 0]
     beyond = bool(times.max() >= hi)
     values = values[(times >= cursor) & (times < hi)]
-    # Stable sort, then the first of each open time: duplicates keep the first one served.
-    values = values[np.argsort(values[:, 0], kind="stable")]
+    # np.unique sorts by open time and points at the first occurrence of each: duplicates keep
+    # the first one served.
     _, first = np.unique(values[:, 0], return_index=True)
     return values[first], beyond
 
 
 def as_candles(pages: list[np.ndarray]) -> pl.DataFrame:
-    """Clean pages of one range as candles: sorted, unique, in the stored schema."""
+    """Clean pages of one range, in order, as candles in the stored schema.
+
+    Each page is sorted and unique, and starts after the last candle of the page before it,
+    so stacking them keeps the candles sorted and unique.
+    """
     values = np.vstack(pages) if pages else EMPTY
-    values = values[np.argsort(values[:, 0], kind="stable")]
-    _, first = np.unique(values[:, 0], return_index=True)
-    values = values[first]
     frame = pl.DataFrame(
         {c: values[:, i] for i, c in enumerate(COLUMNS)}, nan_to_null=True
     ).with_columns(pl.col("open_time").cast(pl.Int64))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from marketdata_pipeline.simulator.ccxt_config import config_snippet
-from marketdata_pipeline.simulator.faults import Faults, parse_time_ms
+from marketdata_pipeline.simulator.faults import REJECTIONS, WINDOW_FIELDS, Faults, parse_time_ms
 from marketdata_pipeline.simulator.simulator import Simulator
 from marketdata_pipeline.simulator.state import EXCHANGES
 from marketdata_pipeline.simulator.symbols import (
@@ -30,6 +30,14 @@ def _window(text: str) -> tuple[int, int]:
     if not sep:
         raise argparse.ArgumentTypeError("expected START/END")
     return parse_time_ms(start), parse_time_ms(end)
+
+
+def _delisting(text: str) -> tuple[str, int]:
+    """``SYMBOL@WHEN``, WHEN as epoch ms or ISO-8601 UTC."""
+    symbol, sep, when = text.partition("@")
+    if not sep or "/" not in symbol:
+        raise argparse.ArgumentTypeError("expected SYMBOL@WHEN, e.g. XRP/USDT@2024-06-01T00:00")
+    return symbol, parse_time_ms(when)
 
 
 def _trade_rate(text: str) -> int:
@@ -66,13 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="list this market too, e.g. ABC/USDT (repeatable)",
     )
+    parser.add_argument(
+        "--delist",
+        dest="delistings",
+        type=_delisting,
+        action="append",
+        default=[],
+        help="delist a market at a time, e.g. XRP/USDT@2024-06-01T00:00 (repeatable)",
+    )
     for field in dataclasses.fields(Faults):
         name = field.name.replace("_", "-")
         flags = [f"--fault-{name}" if name == "weight-limit" else f"--{name}"]
         if field.name == "error_rate":
             flags.append("--fault-5xx")
         help_text = field.metadata.get("help", "")
-        if field.name in ("maintenance", "bad_candles"):
+        if field.name in WINDOW_FIELDS:
             parser.add_argument(
                 *flags,
                 dest=field.name,
@@ -80,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                 action="append",
                 default=[],
                 help=help_text + " (START/END, repeatable)",
+            )
+        elif field.name == "reject":
+            parser.add_argument(
+                *flags, dest=field.name, choices=REJECTIONS, default="", help=help_text
             )
         else:
             kind = int if field.name in ("seed", "weight_limit", "storm_retry_after_s") else float
@@ -94,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, port, weight_limit = args.pop("host"), args.pop("port"), args.pop("weight_limit")
     exchange = args.pop("exchange")
     symbols = {**DEFAULT_SYMBOLS, **{symbol: {} for symbol in args.pop("symbols")}}
+    for symbol, when in args.pop("delistings"):
+        symbols[symbol] = {**symbols.get(symbol, {}), "delisting": when}
     trades_per_minute = args.pop("trades_per_minute")
     sim = Simulator(
         host=host,

@@ -1,9 +1,9 @@
 """Candles of any interval as exact aggregations of the visible 1-minute candles.
 
-"Visible" means: at or after listing, already opened at ``now_ms`` and outside maintenance
-gaps; the in-progress minute holds only its trades so far, as on Binance. Intervals made of
-whole hours (1h ... 1M) are built from hour candles that are computed in 8-day chunks and
-cached once complete, so a 1000-week page never regenerates old minutes.
+"Visible" means: at or after listing, before any delisting, already opened at ``now_ms`` and
+outside maintenance gaps; the in-progress minute holds only its trades so far, as on Binance.
+Intervals made of whole hours (1h ... 1M) are built from hour candles that are computed in
+8-day chunks and cached once complete, so a 1000-week page never regenerates old minutes.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def visible_minutes(
     """1m candles with open time in ``[start_ms, end_ms)`` that a client could see at ``now_ms``."""
     lo = max(start_ms, spec.listing_ms)
     hi = min(end_ms, now_ms // MINUTE_MS * MINUTE_MS + MINUTE_MS)
+    if spec.delisting_ms is not None:
+        hi = min(hi, spec.delisting_ms)
     if hi <= lo:
         return Candles.empty()
     candles = minute_candles(spec, -(-lo // MINUTE_MS), -(-hi // MINUTE_MS))

@@ -90,6 +90,13 @@ def too_many_requests(ip: str, limit: int) -> BinanceError:
     )
 
 
+def rejection(kind: str) -> BinanceError:
+    """A permanent error: a bad API key (401) or a bad request (400); retrying cannot help."""
+    if kind == "auth":
+        return BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    return BinanceError(400, -1100, "Illegal characters found in a parameter.")
+
+
 def not_found() -> BinanceError:
     return BinanceError(404, -1000, "Unknown endpoint.")
 

@@ -23,12 +23,13 @@ def lot_step(price: float) -> float:
     return 1.0
 
 
-def symbol_entry(spec: MarketSpec) -> dict[str, Any]:
-    """One element of ``symbols``: status, precisions, permissions and trading filters."""
+def symbol_entry(spec: MarketSpec, now_ms: int) -> dict[str, Any]:
+    """One element of ``symbols``: status (``BREAK`` once delisted, which ccxt reads as not
+    active), precisions, permissions and trading filters."""
     step = lot_step(spec.base_price)
     return {
         "symbol": spec.market_id,
-        "status": "TRADING",
+        "status": "TRADING" if spec.trading(now_ms) else "BREAK",
         "baseAsset": spec.base,
         "baseAssetPrecision": 8,
         "quoteAsset": spec.quote,
@@ -123,5 +124,5 @@ def exchange_info(
             },
         ],
         "exchangeFilters": [],
-        "symbols": [symbol_entry(spec) for spec in specs],
+        "symbols": [symbol_entry(spec, server_time) for spec in specs],
     }

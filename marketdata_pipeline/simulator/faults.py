@@ -14,6 +14,8 @@ from typing import Any
 
 MALFORMED_KINDS = ("truncated", "empty", "garbage")
 ERROR_STATUSES = (500, 502, 503)
+WINDOW_FIELDS = ("maintenance", "bad_candles", "error_windows")
+REJECTIONS = ("", "auth", "bad_request")
 
 
 def _opt(default: Any, help_text: str) -> Any:
@@ -41,7 +43,7 @@ class Faults:
     drop_rate: float = _opt(0.0, "probability of closing the connection without answering")
     malformed_rate: float = _opt(0.0, "probability of a 200 with a broken or bogus JSON body")
     storm_rate: float = _opt(0.0, "probability of a 429 + Retry-After even under budget")
-    storm_retry_after_s: int = _opt(1, "Retry-After seconds sent with storm 429s")
+    storm_retry_after_s: int = _opt(1, "Retry-After seconds sent with storm 429s (0: no header)")
     weight_limit: int | None = _opt(None, "overrides the per-minute request weight budget")
     maintenance: tuple[tuple[int, int], ...] = _opt(
         (), "[start_ms, end_ms) windows with no candles"
@@ -55,12 +57,20 @@ class Faults:
     bad_candles: tuple[tuple[int, int], ...] = _opt(
         (), "[start_ms, end_ms) windows whose candles have high and low swapped"
     )
+    error_windows: tuple[tuple[int, int], ...] = _opt(
+        (), "[start_ms, end_ms) windows: a klines request starting inside one answers 503"
+    )
+    reject: str = _opt(
+        "", "answer every request with a permanent error: auth (401) or bad_request (400)"
+    )
     seed: int = _opt(0, "seed of the fault dice")
 
     def __post_init__(self) -> None:
-        for name in ("maintenance", "bad_candles"):
+        for name in WINDOW_FIELDS:
             windows = tuple((parse_time_ms(s), parse_time_ms(e)) for s, e in getattr(self, name))
             object.__setattr__(self, name, windows)
+        if self.reject not in REJECTIONS:
+            raise ValueError(f"reject must be one of {', '.join(map(repr, REJECTIONS))}")
         for f in fields(self):
             if f.name.endswith("_rate") and not 0.0 <= getattr(self, f.name) <= 1.0:
                 raise ValueError(f"{f.name} must be within [0, 1]")
@@ -75,7 +85,7 @@ class Faults:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("maintenance", "bad_candles"):
+        for name in WINDOW_FIELDS:
             data[name] = [list(window) for window in getattr(self, name)]
         return data
 

@@ -32,6 +32,8 @@ def select_klines(
     last = int(interval.floor(now_ms))
     if end_ms is not None:
         last = min(last, int(interval.floor(end_ms)))
+    if spec.delisting_ms is not None:  # nothing to scan after the market's last candle
+        last = min(last, int(interval.floor(spec.delisting_ms - 1)))
     if start_ms is not None:
         first = max(first, interval.ceil(start_ms))
         return _scan_forward(spec, interval, first, last, limit, now_ms, gaps)

@@ -122,7 +122,11 @@ async def _answer(
             state.injector.faults.storm_retry_after_s if plan.storm else admission.retry_after_s
         )
         response = _error_response(errors.too_many_requests(ip, limit))
-        response.headers["Retry-After"] = str(retry_after)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+    elif state.injector.faults.reject:
+        state.stats.count_fault(f"reject_{state.injector.faults.reject}")
+        response = _error_response(errors.rejection(state.injector.faults.reject))
     elif plan.error_status is not None:
         state.stats.count_fault(f"http_{plan.error_status}")
         content_type, body = errors.server_error_body(plan.error_status)
@@ -203,6 +207,10 @@ class _ApiRoutes:
         end = errors.int_param(request.query, "endTime")
         self.state.stats.count_klines(spec.market_id, interval.name)
         faults, now = self.state.injector.faults, self.state.clock()
+        if start is not None and any(a <= start < b for a, b in faults.error_windows):
+            self.state.stats.count_fault("error_window")
+            content_type, body = errors.server_error_body(503)
+            return _json_response(body, 503, content_type)
 
         def build() -> list[str]:
             candles = select_klines(spec, interval, start, end, limit, now, faults.maintenance)

@@ -32,6 +32,10 @@ class MarketSpec:
     base_volume: float
     seed: int
     trades_per_minute: int = DEFAULT_TRADES_PER_MINUTE
+    delisting_ms: int | None = None  # no candles from here on, and the market is not trading
+
+    def trading(self, now_ms: int) -> bool:
+        return self.delisting_ms is None or now_ms < self.delisting_ms
 
     @property
     def base(self) -> str:
@@ -81,7 +85,8 @@ DEFAULT_SYMBOLS: dict[str, dict[str, Any]] = {
 }
 """Unified symbol -> listing (ISO UTC, datetime or ms), central price, per-minute base volume.
 
-Optional ``price_decimals`` sets the tick size (default: about five significant digits).
+Optional ``price_decimals`` sets the tick size (default: about five significant digits), and
+``delisting`` (like ``listing``) ends the market: no candles from then on, status ``BREAK``.
 """
 
 
@@ -93,17 +98,19 @@ def _decimals_for(price: float) -> int:
     return 8
 
 
+def _when_ms(value: str | datetime | int) -> int:
+    if isinstance(value, datetime):
+        return int(value.replace(tzinfo=value.tzinfo or UTC).timestamp() * 1000)
+    return _ms(value) if isinstance(value, str) else int(value)
+
+
 def make_spec(
     symbol: str, info: Mapping[str, Any], trades_per_minute: int = DEFAULT_TRADES_PER_MINUTE
 ) -> MarketSpec:
-    """Build a spec from a loose mapping: ``listing`` (ISO text, datetime or ms), ``price``, ``volume``."""
-    listing = info.get("listing", "2020-01-01T00:00")
-    if isinstance(listing, datetime):
-        listing_ms = int(listing.replace(tzinfo=listing.tzinfo or UTC).timestamp() * 1000)
-    elif isinstance(listing, str):
-        listing_ms = _ms(listing)
-    else:
-        listing_ms = int(listing)
+    """Build a spec from a loose mapping: ``listing`` and ``delisting`` (ISO text, datetime or
+    ms), ``price``, ``volume``."""
+    listing_ms = _when_ms(info.get("listing", "2020-01-01T00:00"))
+    delisting = info.get("delisting")
     price = float(info.get("price", 100.0))
     decimals = int(info.get("price_decimals", _decimals_for(price)))
     if not 0 <= decimals <= 8:
@@ -120,6 +127,9 @@ def make_spec(
         base_volume=volume,
         seed=zlib.crc32(symbol.encode()),
         trades_per_minute=trades_per_minute,
+        delisting_ms=None
+        if delisting is None
+        else -(-_when_ms(delisting) // MINUTE_MS) * MINUTE_MS,
     )
 
 

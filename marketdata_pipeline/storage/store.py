@@ -260,7 +260,9 @@ class CandleStore:
         with self.lock(series):
             if frame.is_empty():
                 if lib.has_symbol(series.name):
-                    lib.delete_data_in_range(series.name, date_range(start_ms, end_ms))
+                    lib.delete_data_in_range(
+                        series.name, date_range(start_ms, end_ms), prune_previous_versions=True
+                    )
                 return
             lib.update(
                 series.name,

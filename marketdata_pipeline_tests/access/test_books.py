@@ -23,9 +23,8 @@ from marketdata_pipeline.storage.schema import (
 
 from ..conftest import day_key, day_ms, market
 
-DAY2 = day_key(2)
 T0 = day_ms(2)
-SNAPSHOTS = 12  # BTC/USDT: one every 10 s from DAY2 00:00, received 7 ms after the slot
+SNAPSHOTS = 12  # BTC/USDT: one every 10 s from 00:00 two days ago, received 7 ms after the slot
 COMPUTED = 6  # metrics stored for the first minute only, as if the day were not computed yet
 
 
@@ -104,14 +103,16 @@ def test_levels_up_to_the_depth_asked_for_with_their_exact_values(booked):
         *(100.5, 101.0, 101.5, 1.5, 2.5, 3.5),
     )
     assert whole.row(SNAPSHOTS - 1)[3:6] == (110.5, 110.0, None)  # a book with two bids
-    top = md.order_book("binance", "BTC/USDT", f"{DAY2}T00:00:10.007", f"{DAY2}T00:00:30.007", 1)
+    top = md.order_book(
+        "binance", "BTC/USDT", f"{day_key(2)}T00:00:10.007", f"{day_key(2)}T00:00:30.007", 1
+    )
     assert top.rows() == [
         (at(1), None, 101, 100.5, 1.0, 101.5, 1.5),
         (at(2), None, 102, 101.5, 1.0, 102.5, 1.5),
     ]
     bare = md.order_book("binance", "BTC/USDT", depth=0)
     assert bare.columns == ["local_timestamp", "timestamp", "update_id"]
-    eth = md.order_book("binance", "ETH/USDT", end=f"{DAY2}T00:00:10")
+    eth = md.order_book("binance", "ETH/USDT", end=f"{day_key(2)}T00:00:10")
     assert eth.rows() == [
         (at(0, 5007), at(0, 5004), 7, 99.5, 99.0, 1.0, 2.0, 100.5, 101.0, 1.5, 2.5)
     ]
@@ -126,13 +127,15 @@ def test_metrics_join_on_the_receive_time_and_are_null_until_computed(booked):
     first = frame.row(0, named=True)
     assert (first["bid_depth_50bps_base"], first["ask_depth_50bps_quote"]) == (1.0, 150.75)
     assert first["imbalance_1"] == pytest.approx((1.0 - 1.5) / 2.5)
-    both = MarketData().order_book("binance", "BTC/USDT", end=f"{DAY2}T00:00:01", metrics=True)
+    both = MarketData().order_book(
+        "binance", "BTC/USDT", end=f"{day_key(2)}T00:00:01", metrics=True
+    )
     assert both.width == 3 + 12 + len(METRIC_COLUMNS) - 2 and both["mid"].to_list() == [100.0]
 
 
 def test_tickers_by_receive_time(booked):
     md = MarketData()
-    frame = md.tickers("binance", "BTC/USDT", f"{DAY2}T00:01", f"{DAY2}T00:01:20")
+    frame = md.tickers("binance", "BTC/USDT", f"{day_key(2)}T00:01", f"{day_key(2)}T00:01:20")
     assert frame.schema == pl.Schema(TICKER_SCHEMA)
     assert frame.select("local_timestamp", "timestamp", "bid", "ask", "last").rows() == [
         (at(6), at(6), 105.5, 106.5, 106.0),  # no exchange time: the receive time

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from marketdata_pipeline.access.chart import (
     CANDLESTICK_LIMIT,
@@ -26,7 +29,6 @@ from .test_books import btc_book, stored_order
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PREVIEW_MAX_BYTES = 16_000
-DAY2 = day_key(2)
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def charted(make_project):
     project = make_project(
         [market(order_book={"depth": 3, "every_seconds": 10}), market("ETH/USDT")]
     )
-    project.materialize(project.series(), DAY2)
+    project.materialize(project.series(), day_key(2))
     start = day_ms(2) + 6 * HOUR_MS
     times = [start + 10_000 * k for k in range(360)]
     snapshots = snapshot_rows([btc_book(k % 12) for k in range(360)], 3, times)
@@ -56,14 +58,50 @@ def frames(charted):
     return charted.store.read(series), charted.store.read(series, library=INDICATORS)
 
 
+def lines(ax) -> dict[str, list]:
+    """The pane's labelled lines and their values (NaN, where there is none, as None)."""
+    return {
+        line.get_label(): [None if np.isnan(v) else v for v in line.get_ydata()]
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_")
+    }
+
+
+def column(frame, name: str) -> list:
+    return frame[name].fill_nan(None).to_list()
+
+
 @pytest.mark.parametrize("rows", [60, 1440], ids=["candlesticks", "close-line"])
-def test_png_is_a_valid_image(frames, tmp_path, rows):
+def test_three_panes_draw_prices_and_every_indicator(frames, rows):
     candles, indicators = frames
-    assert (rows <= CANDLESTICK_LIMIT) == (rows == 60)
+    candles = candles.tail(rows)
+    joined = candles.join(indicators, on="open_time", how="left")
+    price, rsi, macd = chart_figure(candles, indicators, "binance BTC/USDT 1m").axes
+    expected_price = {"EMA 12": column(joined, "ema12"), "EMA 26": column(joined, "ema26")}
+    if rows <= CANDLESTICK_LIMIT:  # a body per candle (and a wick), no close line
+        assert len(price.patches) == rows
+        bodies = (joined["close"] - joined["open"]).to_list()
+        # A flat candle gets a hairline body, so that it still shows.
+        assert [p.get_height() for p in price.patches] == [b or 1e-9 for b in bodies]
+    else:
+        assert len(price.patches) == 0
+        expected_price = {"close": column(joined, "close"), **expected_price}
+    assert lines(price) == expected_price
+    assert lines(rsi) == {f"RSI {n}": column(joined, f"rsi{n}") for n in (14, 6, 24)}
+    assert rsi.get_ylim() == (0, 100)
+    levels = [line.get_ydata()[0] for line in rsi.get_lines() if line.get_label().startswith("_")]
+    assert levels == [30, 70]
+    assert lines(macd) == {"MACD": column(joined, "macd"), "signal": column(joined, "macd_signal")}
+    heights = [p.get_height() for p in macd.patches]
+    assert [None if np.isnan(h) else h for h in heights] == column(joined, "macd_hist")
+
+
+def test_png_and_preview_are_images_of_the_chart_size(frames, tmp_path):
     path = tmp_path / "chart.png"
-    render_chart(candles.tail(rows), indicators, "binance BTC/USDT 1m", path)
-    data = path.read_bytes()
-    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    render_chart(*frames, "binance BTC/USDT 1m", path)
+    assert Image.open(path).size == (12 * 110, 8 * 110)  # 12 x 8 inches at 110 dpi
+    preview = Image.open(io.BytesIO(preview_png(*frames, "binance/btc_usdt/1m")))
+    assert (preview.size, preview.mode) == ((6 * 60, 4 * 60), "P")  # a palette image
 
 
 def test_html_is_self_contained(frames, tmp_path):
@@ -103,7 +141,15 @@ def invoke(*args: str):
 def test_cli_writes_the_chart(frames, tmp_path):
     out = tmp_path / "btc.png"
     result = invoke(
-        "binance", "btc/usdt", "1m", "--start", f"{DAY2}T06:00", "--end", day_key(1), "-o", str(out)
+        "binance",
+        "btc/usdt",
+        "1m",
+        "--start",
+        f"{day_key(2)}T06:00",
+        "--end",
+        day_key(1),
+        "-o",
+        str(out),
     )
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out} (1080 candles)\n"
@@ -177,7 +223,7 @@ def test_the_book_pane_draws_spread_and_depth_near_mid(charted, frames):
     assert list(ask.get_ydata()) == metrics["ask_depth_50bps_quote"].to_list()
     # snapshot k % 12 has mid 100 + k % 12 and spread 1: 10,000 / mid bps
     assert spread.get_ydata()[:2].tolist() == [100.0, 1e4 / 101]
-    assert str(spread.get_xdata()[0]) == f"{DAY2}T06:00:00.000"
+    assert str(spread.get_xdata()[0]) == f"{day_key(2)}T06:00:00.000"
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -186,7 +232,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_cli_adds_the_book_pane(charted, tmp_path):
-    window = ["--start", f"{DAY2}T05:00", "--end", f"{DAY2}T08:00"]
+    window = ["--start", f"{day_key(2)}T05:00", "--end", f"{day_key(2)}T08:00"]
     page, plain = tmp_path / "book.html", tmp_path / "plain.html"
     result = invoke("binance", "BTC/USDT", "1m", *window, "--book", "-o", str(page))
     assert result.output == f"wrote {page} (180 candles, 360 book snapshots)\n"
@@ -207,7 +253,7 @@ def test_cli_adds_the_book_pane(charted, tmp_path):
             " every_seconds: 10}` on exchanges[binance].markets[ETH/USDT] in ",
         ),
         (
-            ["binance", "BTC/USDT", "1m", "--book", "--start", f"{DAY2}T10:00"],
+            ["binance", "BTC/USDT", "1m", "--book", "--start", f"{day_key(2)}T10:00"],
             "error: no book metrics of binance/btc_usdt/order_book in the range; the asset"
             " binance/btc_usdt/book_metrics computes them a day at a time (materialize it in the"
             " Dagster UI) from the snapshots `marketdata stream` collects\n",

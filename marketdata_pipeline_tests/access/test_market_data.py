@@ -22,9 +22,7 @@ from marketdata_pipeline.storage.schema import (
 from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.timeframes import HOUR_MS
 
-from ..conftest import TODAY, day_key, day_ms, fake_trades, market, store_trades
-
-DAY2 = day_key(2)
+from ..conftest import day_key, day_ms, fake_trades, market, store_trades, today
 
 
 @pytest.fixture
@@ -41,7 +39,7 @@ def stored(make_project):
 
 @pytest.fixture
 def traded(make_project):
-    """Written straight to the store: BTC/USDT trades of 3 hours of DAY2 (ids 1000.., two a
+    """Written straight to the store: BTC/USDT trades of 3 hours of two days ago (ids 1000.., two a
     second) but none in the minute 02:30, with 1m and 1h candles built from them; ETH/USDT
     trades of its first hour (ids 1..7200); SOL/USDT collects no trades."""
     project = make_project(
@@ -66,7 +64,7 @@ def test_series_lists_each_configured_series_with_its_stored_range(stored):
     ]
     btc = frame.row(0, named=True)
     assert (btc["exchange"], btc["symbol"], btc["timeframe"]) == ("binance", "BTC/USDT", "1m")
-    assert btc["start"] == TODAY - timedelta(days=45) and btc["rows"] == 3 * 1440
+    assert btc["start"] == today() - timedelta(days=45) and btc["rows"] == 3 * 1440
     assert btc["first"] == datetime.fromtimestamp(day_ms(3) / 1000, UTC)
     assert btc["last"] == datetime.fromtimestamp((day_ms(0) - 60_000) / 1000, UTC)
     hourly = stored.store.read(stored.series("ETH/USDT", "1h"))
@@ -107,9 +105,9 @@ def test_candles_of_a_series_without_indicators_get_null_columns(make_project):
 
 def test_trades_of_a_range_with_their_exact_values(traded):
     md = MarketData()
-    frame = md.trades("binance", "btc/usdt", f"{DAY2}T01:00", f"{DAY2}T01:00:02")
+    frame = md.trades("binance", "btc/usdt", f"{day_key(2)}T01:00", f"{day_key(2)}T01:00:02")
     assert frame.schema == pl.Schema(TRADE_SCHEMA)
-    hour = datetime.fromisoformat(f"{DAY2}T01:00").replace(tzinfo=UTC)
+    hour = datetime.fromisoformat(f"{day_key(2)}T01:00").replace(tzinfo=UTC)
     assert frame.rows() == [
         (hour, 8200, 50002.0, 0.001, 50002.0 * 0.001, "buy", 82000, 82000),
         (hour, 8201, 50002.5, 0.002, 50002.5 * 0.002, "sell", 82010, 82011),
@@ -124,7 +122,7 @@ def test_trades_of_a_range_with_their_exact_values(traded):
 def test_candles_from_trades_keep_a_minute_without_trades_as_an_empty_row(traded):
     md = MarketData()
     frame = md.candles(
-        "binance", "BTC/USDT", "1m", f"{DAY2}T02:29", f"{DAY2}T02:32", from_trades=True
+        "binance", "BTC/USDT", "1m", f"{day_key(2)}T02:29", f"{day_key(2)}T02:32", from_trades=True
     )
     assert frame.schema == pl.Schema(TRADE_CANDLE_SCHEMA)
     # 02:29 holds trades 17880..17999 (price 50000 + i % 7 / 2), 02:31 holds 18120..18239

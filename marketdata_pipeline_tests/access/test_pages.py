@@ -15,7 +15,6 @@ from .test_books import booked
 from .test_market_data import traded
 
 __all__ = ["booked", "traded"]
-DAY2 = day_key(2)
 
 
 def pages(project, limit: int, start_ms=None, end_ms=None, after=None):
@@ -33,13 +32,13 @@ def pages(project, limit: int, start_ms=None, end_ms=None, after=None):
 def test_a_page_ending_inside_a_millisecond_resumes_inside_it(traded):
     # trades 1000..1009 are the first 5 seconds, two per second sharing its millisecond
     assert pages(traded, 3, day_ms(2), day_ms(2) + 5000) == [
-        ([1000, 1001, 1002], f"1002@{DAY2}T00:00:01.000Z"),
-        ([1003, 1004, 1005], f"1005@{DAY2}T00:00:02.000Z"),
-        ([1006, 1007, 1008], f"1008@{DAY2}T00:00:04.000Z"),
+        ([1000, 1001, 1002], f"1002@{day_key(2)}T00:00:01.000Z"),
+        ([1003, 1004, 1005], f"1005@{day_key(2)}T00:00:02.000Z"),
+        ([1006, 1007, 1008], f"1008@{day_key(2)}T00:00:04.000Z"),
         ([1009], None),
     ]
     assert pages(traded, 5, day_ms(2), day_ms(2) + 5000) == [
-        ([1000, 1001, 1002, 1003, 1004], f"1004@{DAY2}T00:00:02.000Z"),
+        ([1000, 1001, 1002, 1003, 1004], f"1004@{day_key(2)}T00:00:02.000Z"),
         ([1005, 1006, 1007, 1008, 1009], None),
     ]
 
@@ -92,14 +91,14 @@ def snapshot_pages(project, data: str, limit: int, start_ms=None, after=None):
 
 def test_snapshot_pages_follow_the_receive_time(booked):
     assert snapshot_pages(booked, "order_book", 5) == [
-        ([7, 10_007, 20_007, 30_007, 40_007], f"{DAY2}T00:00:40.007Z"),
-        ([50_007, 60_007, 70_007, 80_007, 90_007], f"{DAY2}T00:01:30.007Z"),
+        ([7, 10_007, 20_007, 30_007, 40_007], f"{day_key(2)}T00:00:40.007Z"),
+        ([50_007, 60_007, 70_007, 80_007, 90_007], f"{day_key(2)}T00:01:30.007Z"),
         ([100_007, 110_007], None),
     ]
     assert snapshot_pages(booked, "ticker", 12, day_ms(2) + 100_000) == [([100_007, 110_007], None)]
-    resumed = Cursor.parse(f"{DAY2}T00:01:30.007Z", keyed=False)
+    resumed = Cursor.parse(f"{day_key(2)}T00:01:30.007Z", keyed=False)
     assert snapshot_pages(booked, "ticker", 1, after=resumed) == [
-        ([100_007], f"{DAY2}T00:01:40.007Z"),
+        ([100_007], f"{day_key(2)}T00:01:40.007Z"),
         ([110_007], None),
     ]
 

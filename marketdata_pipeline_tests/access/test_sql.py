@@ -21,10 +21,14 @@ from . import test_market_data
 from .test_books import booked
 from .test_market_data import traded
 
-DAY2, DAY1 = day_key(2), day_key(1)
-BTC_DAY2 = (
-    f"symbol = 'BTC/USDT' AND timeframe = '1m' AND open_time >= '{DAY2}' AND open_time < '{DAY1}'"
-)
+
+def btc_day2() -> str:
+    return (
+        "symbol = 'BTC/USDT' AND timeframe = '1m'"
+        f" AND open_time >= '{day_key(2)}' AND open_time < '{day_key(1)}'"
+    )
+
+
 T = 1_704_067_200_000  # 2024-01-01
 stored = test_market_data.stored  # the store filled through the pipeline
 __all__ = ["booked", "traded"]  # trades, trade candles, books and tickers written to the store
@@ -147,11 +151,11 @@ def test_a_filtered_query_reads_only_that_series_and_range(stored):
     md = MarketData()
     by_hour = md.sql(
         "SELECT date_trunc('hour', open_time) AS hour, first(open ORDER BY open_time) AS open,"
-        f" max(high) AS high, sum(volume) AS volume FROM candles WHERE {BTC_DAY2}"
+        f" max(high) AS high, sum(volume) AS volume FROM candles WHERE {btc_day2()}"
         " GROUP BY hour ORDER BY hour"
     )
     assert (md.last_scan.rows_read, md.last_scan.series_read) == (1440, 1)
-    candles = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1)
+    candles = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1))
     expected = candles.group_by_dynamic("open_time", every="1h").agg(
         pl.col("open").first(), pl.col("high").max(), pl.col("volume").sum()
     )
@@ -173,27 +177,27 @@ def test_joining_indicators_reads_one_series_of_each_table(stored):
     md = MarketData()
     frame = md.sql(
         "SELECT c.open_time, close, rsi14, macd FROM candles c JOIN indicators i"
-        f" USING (exchange, symbol, timeframe, open_time) WHERE c.{BTC_DAY2} ORDER BY 1"
+        f" USING (exchange, symbol, timeframe, open_time) WHERE c.{btc_day2()} ORDER BY 1"
     )
     assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
         ("candles", "binance/btc_usdt/1m", 1440),
         (INDICATORS, "binance/btc_usdt/1m", 1440),
     ]
-    joined = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1, indicators=True)
+    joined = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1), indicators=True)
     assert frame.drop("open_time").equals(joined.select("close", "rsi14", "macd"))
 
 
 @pytest.mark.parametrize(
     "where",
     [
-        f"({BTC_DAY2}) OR symbol = 'NONE'",
-        f"lower(symbol) = 'btc/usdt' AND timeframe || '' = '1m' AND open_time::DATE = '{DAY2}'",
+        f"({btc_day2()}) OR symbol = 'NONE'",
+        f"lower(symbol) = 'btc/usdt' AND timeframe || '' = '1m' AND open_time::DATE = '{day_key(2)}'",
     ],
 )
 def test_filters_the_planner_cannot_use_read_more_but_answer_the_same(stored, where):
     md = MarketData()
     frame = md.sql(f"SELECT count(*) AS n, sum(close) AS s FROM candles WHERE {where}")
-    expected = md.candles("binance", "BTC/USDT", "1m", DAY2, DAY1)
+    expected = md.candles("binance", "BTC/USDT", "1m", day_key(2), day_key(1))
     assert frame.row(0) == (1440, pytest.approx(expected["close"].sum()))
     assert md.last_scan.series_read == 3 and md.last_scan.rows_read > 4 * 1440
 
@@ -202,7 +206,7 @@ def test_indicators_table_and_describe(stored):
     md = MarketData()
     frame = md.sql(
         "SELECT * EXCLUDE (exchange, symbol, timeframe) FROM indicators"
-        f" WHERE {BTC_DAY2} ORDER BY open_time"
+        f" WHERE {btc_day2()} ORDER BY open_time"
     )
     assert frame.equals(
         stored.store.read(stored.series(), day_ms(2), day_ms(1), library=INDICATORS)
@@ -238,7 +242,7 @@ def test_sql_errors_are_one_line(make_project, query, message):
 
 def test_cli_prints_or_saves_every_format(stored, tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETDATA_CONFIG", str(stored.config.path))
-    query = f"SELECT symbol, open_time, close, NULL AS note FROM candles WHERE {BTC_DAY2} LIMIT 3"
+    query = f"SELECT symbol, open_time, close, NULL AS note FROM candles WHERE {btc_day2()} LIMIT 3"
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(sql, [query, *args], catch_exceptions=False)
@@ -247,7 +251,7 @@ def test_cli_prints_or_saves_every_format(stored, tmp_path, monkeypatch):
 
     table = run().splitlines()
     assert table[0].split() == ["symbol", "open_time", "close", "note"] and len(table) == 4
-    assert table[1].split()[:2] == ["BTC/USDT", DAY2] and table[1].split()[-1] == "null"
+    assert table[1].split()[:2] == ["BTC/USDT", day_key(2)] and table[1].split()[-1] == "null"
     assert run("--format", "csv").splitlines()[0] == "symbol,open_time,close,note"
     rows = json.loads(run("--format", "json"))
     assert len(rows) == 3 and set(rows[0]) == {"symbol", "open_time", "close", "note"}
@@ -270,7 +274,7 @@ def test_trades_of_one_market_and_hour_read_only_that_hour(traded):
     frame = md.sql(
         "SELECT exchange, symbol, count(*) AS n, min(id) AS first, max(id) AS last,"
         " sum(amount) AS volume FROM trades WHERE symbol = 'BTC/USDT'"
-        f" AND timestamp >= '{DAY2} 01:00' AND timestamp < TIMESTAMP '{DAY2} 02:00' GROUP BY ALL"
+        f" AND timestamp >= '{day_key(2)} 01:00' AND timestamp < TIMESTAMP '{day_key(2)} 02:00' GROUP BY ALL"
     )
     assert frame.row(0) == ("binance", "BTC/USDT", 7200, 8200, 15_399, pytest.approx(21.6))
     assert [(r.table, r.series, r.rows) for r in md.last_scan.reads] == [
@@ -287,9 +291,9 @@ def test_trade_candles_are_pruned_like_candles_and_join_the_trades(traded):
         "SELECT c.open_time, c.trades, c.volume, count(t.id) AS rows, sum(t.amount) AS amount"
         " FROM trade_candles c JOIN trades t ON t.symbol = c.symbol"
         " AND t.timestamp >= c.open_time AND t.timestamp < c.open_time + INTERVAL 1 MINUTE"
-        f" WHERE c.symbol = 'BTC/USDT' AND c.timeframe = '1m' AND c.open_time >= '{DAY2} 01:00'"
-        f" AND c.open_time < '{DAY2} 02:00' AND t.timestamp >= '{DAY2} 01:00'"
-        f" AND t.timestamp < '{DAY2} 02:00' GROUP BY ALL ORDER BY 1"
+        f" WHERE c.symbol = 'BTC/USDT' AND c.timeframe = '1m' AND c.open_time >= '{day_key(2)} 01:00'"
+        f" AND c.open_time < '{day_key(2)} 02:00' AND t.timestamp >= '{day_key(2)} 01:00'"
+        f" AND t.timestamp < '{day_key(2)} 02:00' GROUP BY ALL ORDER BY 1"
     )
     assert frame.height == 60 and frame["rows"].to_list() == [120] * 60
     assert frame["trades"].to_list() == [240] * 60
@@ -300,7 +304,7 @@ def test_trade_candles_are_pruned_like_candles_and_join_the_trades(traded):
     ]
     described = md.sql("DESCRIBE trades")["column_name"].to_list()
     assert described == ["exchange", "symbol", *TRADE_SCHEMA]
-    empty = md.sql(f"SELECT * FROM trade_candles WHERE open_time = '{DAY2} 02:30'")
+    empty = md.sql(f"SELECT * FROM trade_candles WHERE open_time = '{day_key(2)} 02:30'")
     assert empty.select("timeframe", "open", "volume", "trades").rows() == [("1m", None, 0.0, 0)]
 
 
@@ -309,7 +313,7 @@ def test_order_books_of_one_market_and_minute_read_only_those_snapshots(booked):
     frame = md.sql(
         "SELECT exchange, symbol, local_timestamp, update_id, bid_price_0, ask_amount_2"
         " FROM order_books WHERE symbol = 'BTC/USDT'"
-        f" AND local_timestamp >= '{DAY2} 00:00:30' AND local_timestamp < '{DAY2} 00:01'"
+        f" AND local_timestamp >= '{day_key(2)} 00:00:30' AND local_timestamp < '{day_key(2)} 00:01'"
         " ORDER BY local_timestamp"
     )
     assert frame.drop("local_timestamp").rows() == [
@@ -332,7 +336,7 @@ def test_metrics_and_tickers_join_on_the_receive_time(booked):
     frame = md.sql(
         "SELECT m.mid, m.spread_bps, t.last, t.bid FROM book_metrics m"
         " JOIN tickers t USING (exchange, symbol, local_timestamp)"
-        f" WHERE symbol = 'BTC/USDT' AND local_timestamp < '{DAY2} 00:00:20' ORDER BY 1"
+        f" WHERE symbol = 'BTC/USDT' AND local_timestamp < '{day_key(2)} 00:00:20' ORDER BY 1"
     )
     assert frame.rows() == [(100.0, 100.0, 100.0, 99.5), (101.0, 1e4 / 101, 101.0, 100.5)]
     assert sorted((r.table, r.series, r.rows) for r in md.last_scan.reads) == [

@@ -18,16 +18,15 @@ from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.runs import SERIES_TAG
 
-from ..conftest import TODAY, claim_slot, dead_pid, market, owned_run, slot_holders
-
-TICK = datetime(TODAY.year, TODAY.month, TODAY.day, 10, 1, tzinfo=UTC)
+from ..conftest import claim_slot, dead_pid, market, owned_run, slot_holders, today
 
 
-def tick(project, name: str, when: datetime = TICK):
+def tick(project, name: str, when: datetime | None = None):
+    """Evaluate a schedule at `when`, by default 10:01 today."""
     defs = project.defs
     context = build_schedule_context(
         instance=project.instance,
-        scheduled_execution_time=when,
+        scheduled_execution_time=when or datetime(*today().timetuple()[:3], 10, 1, tzinfo=UTC),
         repository_def=defs.get_repository_def(),
     )
     return defs.resolve_schedule_def(name).evaluate_tick(context)
@@ -62,11 +61,11 @@ def test_each_series_gets_the_partition_holding_the_tick(make_project):
     markets = [market("BTC/USDT", ["1m", "1h"], partition=None), market("ETH/USDT", ["1m"])]
     project = make_project(markets)
     assert partitions(tick(project, "candles_1m_schedule")) == {
-        "binance/btc_usdt/1m": str(TODAY.replace(day=1)),
-        "binance/eth_usdt/1m": str(TODAY),
+        "binance/btc_usdt/1m": str(today().replace(day=1)),
+        "binance/eth_usdt/1m": str(today()),
     }
     assert partitions(tick(project, "candles_1h_schedule")) == {
-        "binance/btc_usdt/1h": str(TODAY.replace(month=1, day=1))
+        "binance/btc_usdt/1h": str(today().replace(month=1, day=1))
     }
 
 
@@ -79,7 +78,7 @@ def test_a_market_cron_override_gets_its_own_schedule(make_project):
         "candles_1m_schedule": "* * * * *",
         "binance_eth_usdt_1m_schedule": "*/10 * * * *",
     }
-    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/btc_usdt/1m": str(TODAY)}
+    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/btc_usdt/1m": str(today())}
 
 
 def test_a_series_still_running_is_skipped(make_project):
@@ -87,7 +86,7 @@ def test_a_series_still_running_is_skipped(make_project):
     create_run_for_test(
         project.instance, status=DagsterRunStatus.STARTED, tags={SERIES_TAG: "binance/btc_usdt/1m"}
     )
-    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/eth_usdt/1m": str(TODAY)}
+    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/eth_usdt/1m": str(today())}
     create_run_for_test(
         project.instance,
         status=DagsterRunStatus.NOT_STARTED,
@@ -102,7 +101,7 @@ def test_a_series_whose_run_died_is_requested_again_and_the_slot_freed(make_proj
     dead = owned_run(instance, "binance/btc_usdt/1m", pid=dead_pid())
     owned_run(instance, "binance/eth_usdt/1m")  # alive: still running, still skipped
     claim_slot(instance, dead)
-    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/btc_usdt/1m": str(TODAY)}
+    assert partitions(tick(project, "candles_1m_schedule")) == {"binance/btc_usdt/1m": str(today())}
     assert instance.get_run_by_id(dead.run_id).status == DagsterRunStatus.FAILURE
     assert slot_holders(instance) == []
 
@@ -119,7 +118,7 @@ def test_schedules_and_the_sensor_start_as_configured(make_project):
 
 def test_a_tick_at_a_partition_boundary_also_fetches_the_last_candle_before_it(make_project):
     project = make_project([market("BTC/USDT", ["1m"])])
-    midnight = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
+    midnight = datetime(today().year, today().month, today().day, tzinfo=UTC)
     (request,) = tick(project, "candles_1m_schedule", midnight).run_requests
     yesterday = str((midnight - timedelta(days=1)).date())
     assert (
@@ -127,7 +126,7 @@ def test_a_tick_at_a_partition_boundary_also_fetches_the_last_candle_before_it(m
         request.tags[ASSET_PARTITION_RANGE_END_TAG],
     ) == (
         yesterday,
-        str(TODAY),
+        str(today()),
     )
 
 
@@ -140,8 +139,8 @@ def test_trades_every_minute_and_collected_data_once_a_day_for_the_day_that_ende
         "trades_schedule": "* * * * *",
         "snapshots_daily_schedule": "5 0 * * *",
     }
-    assert partitions(tick(project, "trades_schedule")) == {"binance/btc_usdt/trades": str(TODAY)}
-    after_midnight = datetime(TODAY.year, TODAY.month, TODAY.day, 0, 5, tzinfo=UTC)
+    assert partitions(tick(project, "trades_schedule")) == {"binance/btc_usdt/trades": str(today())}
+    after_midnight = datetime(today().year, today().month, today().day, 0, 5, tzinfo=UTC)
     requests = tick(project, "snapshots_daily_schedule", after_midnight).run_requests
     ranges = {
         r.tags[SERIES_TAG]: (
@@ -150,7 +149,7 @@ def test_trades_every_minute_and_collected_data_once_a_day_for_the_day_that_ende
         )
         for r in requests
     }
-    day = (str(TODAY - timedelta(days=1)), str(TODAY))
+    day = (str(today() - timedelta(days=1)), str(today()))
     assert ranges == {"binance/btc_usdt/order_book": day, "binance/btc_usdt/ticker": day}
     keys = {
         r.tags[SERIES_TAG]: sorted("/".join(k.path) for k in r.asset_selection) for r in requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 from dagster import DagsterRunStatus, build_sensor_context
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -10,8 +11,10 @@ from dagster._core.storage.tags import (
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.runs import SERIES_TAG
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, PRICE_COLUMNS
+from marketdata_pipeline.timeframes import MINUTE_MS, now_ms
 
-from ..conftest import TODAY, day_key, dead_pid, market, owned_run
+from ..conftest import day_key, day_ms, dead_pid, market, owned_run, today
 
 
 def evaluate(project):
@@ -45,7 +48,9 @@ def test_only_the_stale_series_is_requested(make_project):
 def test_catch_up_ranges_from_the_newest_stored_candle_to_now(make_project):
     project = make_project()
     project.materialize(project.series(), day_key(3))
+    newest_closed = now_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
     result = evaluate(project)
+    latest_closed = now_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
     (request,) = result.run_requests
     assert request.tags[SERIES_TAG] == "binance/btc_usdt/1m"
     assert (
@@ -60,7 +65,9 @@ def test_catch_up_ranges_from_the_newest_stored_candle_to_now(make_project):
         "binance/btc_usdt/indicators_1m",
     ]
     lag = lags(result)["binance/btc_usdt/candles_1m"]
-    assert lag["stale"] is True and lag["lag_seconds"] > 2 * 86400
+    last = day_ms(2) - MINUTE_MS  # 23:59 three days ago
+    assert lag["stale"] is True
+    assert (newest_closed - last) / 1000 <= lag["lag_seconds"] <= (latest_closed - last) / 1000
     assert lag["last_candle"].startswith(f"{day_key(3)}T23:59:00")
 
 
@@ -70,7 +77,39 @@ def test_fresh_store_requests_nothing_and_records_the_lag(make_project):
     result = evaluate(project)
     assert result.run_requests == []
     lag = lags(result)["binance/btc_usdt/candles_1m"]
-    assert lag["stale"] is False and lag["lag_seconds"] <= 120
+    # The run stored every candle closed 5 s (settle_seconds) before it ended: at most the
+    # candle closing in between, and one more if a minute turned since, are missing.
+    assert lag["stale"] is False and lag["lag_seconds"] in (0, 60, 120)
+
+
+def one_candle(open_ms: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"open_time": [open_ms], **{c: [1.0] for c in PRICE_COLUMNS}, "quote_volume": [1.0]}
+        | {"trades": [1]}
+    ).cast(CANDLE_SCHEMA)
+
+
+def test_the_stale_threshold_is_the_configured_candles_plus_grace(make_project):
+    """freshness: 3 candles and no grace; BTC is 3 candles behind (fresh), ETH 4 (stale)."""
+    project = make_project(
+        [market("BTC/USDT"), market("ETH/USDT")],
+        settings={"freshness": {"candles": 3, "grace_seconds": 0}},
+    )
+    btc, eth = project.series(), project.series("ETH/USDT")
+    for _ in range(3):  # a minute turning during the evaluation changes every lag: measure again
+        expected = btc.timeframe.floor(now_ms()) - MINUTE_MS
+        for s, behind in ((btc, 3), (eth, 4)):
+            start = expected - behind * MINUTE_MS
+            project.store.write(s, one_candle(start), start, start + MINUTE_MS)
+        result = evaluate(project)
+        if btc.timeframe.floor(now_ms()) - MINUTE_MS == expected:
+            break
+    observed = {k: (v["lag_seconds"], v["stale"]) for k, v in lags(result).items()}
+    assert observed == {
+        "binance/btc_usdt/candles_1m": (180.0, False),
+        "binance/eth_usdt/candles_1m": (240.0, True),
+    }
+    assert [r.tags[SERIES_TAG] for r in result.run_requests] == ["binance/eth_usdt/1m"]
 
 
 def test_series_with_a_run_in_progress_is_not_requested_again(make_project):
@@ -92,7 +131,7 @@ def test_series_whose_run_died_is_requested_again(make_project):
 
 
 def test_series_never_fetched_is_requested_from_its_start(make_project):
-    project = make_project([market(start=TODAY.replace(day=1) if TODAY.day > 3 else TODAY)])
+    project = make_project([market(start=today().replace(day=1) if today().day > 3 else today())])
     (request,) = evaluate(project).run_requests
     assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == str(project.series().start)
     assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == day_key(0)

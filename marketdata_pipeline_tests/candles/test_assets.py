@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 
 import polars as pl
 
-from ..conftest import day_key, day_ms, exchange_candles, klines, market, metadata_of, run_totals
+from marketdata_pipeline.storage.store import CandleStore
+from marketdata_pipeline.timeframes import now_ms
+
+from ..conftest import (
+    day_key,
+    day_ms,
+    exchange_candles,
+    klines,
+    market,
+    metadata_of,
+    run_totals,
+    waiting_on,
+)
 
 
 def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltered(
@@ -24,8 +38,8 @@ def test_partition_pages_past_the_limit_and_stores_the_exchange_candles_unaltere
         assert stored[column].to_list() == expected[column].to_list()
     assert stored["quote_volume"].null_count() == 0 and stored["trades"].min() > 0
     metadata = metadata_of(result)
-    assert metadata["rows_written"] == 1440
-    assert metadata["requests"] >= 2
+    assert metadata["rows_written"] == 1440 and metadata["rows_already_present"] == 0
+    assert (metadata["requests"], metadata["request_weight"], metadata["retries"]) == (3, 24, 0)
 
 
 def test_rematerializing_is_idempotent_and_fetches_nothing(make_project, simulator):
@@ -52,16 +66,14 @@ def test_in_progress_candle_is_never_stored_and_today_is_kept_current(make_proje
     project = make_project([market(timeframes=["1m", "1h"])])
     for timeframe in ("1m", "1h"):
         series = project.series(timeframe=timeframe)
-        key = day_key(0)
         before = int(time.time() * 1000)
-        project.materialize(series, key)
+        # Yesterday too: in the first hour of a UTC day today's 1h partition is empty (no 1h
+        # candle of today has closed yet), and the newest stored candle is yesterday's 23:00.
+        project.materialize(series, day_key(1), day_key(0))
         after = int(time.time() * 1000)
         settle = project.config.connectors[0].settle_seconds * 1000
         last = project.store.read(series)["open_time"].dt.epoch("ms").max()
         newest_closed = series.timeframe.floor(before - settle) - series.timeframe.ms
-        if newest_closed < day_ms(0):  # early in the UTC day: no candle of today has closed
-            assert last is None
-            continue
         assert last + series.timeframe.ms <= after - settle  # closed, and settled
         assert last >= newest_closed
 
@@ -121,3 +133,60 @@ def test_each_partition_holds_its_own_figures_and_the_run_its_totals(make_projec
     totals = run_totals(project, result)
     assert totals["rows_written"] == 3 * 1440 - 600
     assert totals["requests"] == klines(simulator) + 1  # the pages and the markets
+
+
+def test_a_candle_is_stored_only_settle_seconds_after_its_close(make_project):
+    """Two hours of settling: the newest stored candle closed two hours before the run."""
+    project = make_project(settle_seconds=7200)
+    series = project.series()
+    before = now_ms()
+    project.materialize(series, day_key(1), day_key(0))
+    after = now_ms()
+    last = project.store.read(series)["open_time"].dt.epoch("ms").max()
+    tf = series.timeframe
+    assert tf.floor(before - 7200_000) - tf.ms <= last <= tf.floor(after - 7200_000) - tf.ms
+
+
+def test_the_run_reports_its_wait_for_the_budget_and_its_requests(make_project):
+    """A budget of 22 a second: markets (20) and one page (2) fit, the second page waits
+    until the markets' grant leaves the 1.5 s window."""
+    rate_limit = {"weight": 22, "period_seconds": 1}
+    project = make_project(rate_limit=rate_limit)
+    result = project.materialize(project.series(), day_key(2))
+    metadata = metadata_of(result)
+    assert (metadata["requests"], metadata["request_weight"], metadata["retries"]) == (3, 24, 0)
+    assert 0.5 < metadata["seconds_waited_rate_limit"] <= 1.5
+    assert metadata["seconds_waited_series_lock"] < 1.0
+    totals = run_totals(project, result)
+    assert totals["seconds_waited_rate_limit"] == metadata["seconds_waited_rate_limit"]
+
+
+def test_a_run_behind_another_writer_reports_the_lock_wait_and_the_rows_already_there(
+    make_project, simulator
+):
+    """Another writer holds the series lock while the run wants it, and stores 100 of the
+    run's candles meanwhile: the run waits, then writes only the other 1340."""
+    project = make_project()
+    series, store = project.series(), project.store
+    theirs = exchange_candles(simulator, "BTC/USDT", "1m", day_ms(2), day_ms(2) + 100 * 60_000)
+    theirs = theirs.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
+    # The other writer holds the lock for its write: its store needs no lock of its own.
+    other = CandleStore(store.uri, str(Path(store.lock_dir).parent / "other_locks"))
+    held = threading.Event()
+
+    def other_writer():
+        with store.lock(series):
+            held.set()
+            waiting_on(Path(store.lock_dir) / "binance__btc_usdt__1m.lock")
+            time.sleep(0.5)
+            other.write(series, theirs, day_ms(2), day_ms(1))
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    held.wait()
+    result = project.materialize(series, day_key(2))
+    writer.join()
+    metadata = metadata_of(result)
+    assert (metadata["rows_written"], metadata["rows_already_present"]) == (1340, 100)
+    assert metadata["rows_stored"] == 1440
+    assert metadata["seconds_waited_series_lock"] >= 0.5

@@ -14,9 +14,7 @@ from click.testing import CliRunner
 from marketdata_pipeline.cli.main import main
 from marketdata_pipeline.exchange.budget import RequestBudget, budget_path
 
-from ..conftest import TODAY, free_port, market, marketdata
-
-DAY2, DAY1 = str(TODAY - timedelta(days=2)), str(TODAY - timedelta(days=1))
+from ..conftest import day_key, free_port, market, marketdata, today
 
 
 def invoke(*args: str):
@@ -27,7 +25,15 @@ def invoke(*args: str):
 def synced(make_project):
     project = make_project([market(timeframes=["1m", "1h"]), market("ETH/USDT", ["1h"])])
     result = invoke(
-        "sync", "--symbol", "btc/usdt", "--timeframe", "1m", "--start", DAY2, "--end", DAY1
+        "sync",
+        "--symbol",
+        "btc/usdt",
+        "--timeframe",
+        "1m",
+        "--start",
+        day_key(2),
+        "--end",
+        day_key(1),
     )
     assert result.exit_code == 0, result.output
     return project
@@ -42,11 +48,18 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     assert table[2].split()[-3:] == ["-", "-", "0"]
 
     csv = invoke(
-        "candles", "binance", "BTC/USDT", "1m", "--start", f"{DAY2}T10:00", "--end", f"{DAY2}T10:05"
+        "candles",
+        "binance",
+        "BTC/USDT",
+        "1m",
+        "--start",
+        f"{day_key(2)}T10:00",
+        "--end",
+        f"{day_key(2)}T10:05",
     )
     lines = csv.output.splitlines()
     assert lines[0] == "open_time,open,high,low,close,volume,quote_volume,trades"
-    assert len(lines) == 6 and lines[1].startswith(f"{DAY2}T10:00:00.000")
+    assert len(lines) == 6 and lines[1].startswith(f"{day_key(2)}T10:00:00.000")
 
     rows = json.loads(
         invoke(
@@ -57,9 +70,9 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
             "--format",
             "json",
             "--start",
-            DAY2,
+            day_key(2),
             "--end",
-            f"{DAY2}T00:03",
+            f"{day_key(2)}T00:03",
         ).output
     )
     assert [set(r) for r in rows] == [
@@ -67,7 +80,15 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
     ] * 3
 
     joined = invoke(
-        "candles", "binance", "BTC/USDT", "1m", "--indicators", "--format", "json", "--start", DAY2
+        "candles",
+        "binance",
+        "BTC/USDT",
+        "1m",
+        "--indicators",
+        "--format",
+        "json",
+        "--start",
+        day_key(2),
     )
     last = json.loads(joined.output)[-1]
     assert 0 <= last["rsi14"] <= 100 and {"ema12", "macd_hist", "close"} <= set(last)
@@ -101,18 +122,18 @@ def test_sync_then_series_and_candles_in_every_format(synced, tmp_path):
             ["candles", "binance", "BTC/USDT", "1m", "--format", "parquet"],
             "error: --format parquet needs --output FILE",
         ),
-        (["sync", "--end", DAY1], "error: --start is required"),
+        (["sync", "--end", day_key(1)], "error: --start is required"),
         (
             ["sync", "--start", "2020-01-01", "--end", "2020-02-01"],
-            f"error: nothing to sync: binance BTC/USDT 1m starts {TODAY - timedelta(days=45)}",
+            "error: nothing to sync: binance BTC/USDT 1m starts {start}",
         ),
         (
             ["sync", "--start", "2999-01-01", "--end", "2999-02-01"],
             "error: nothing to sync: --start 2999-01-01 00:00 is in the future",
         ),
         (
-            ["sync", "--start", DAY1, "--end", DAY2],
-            f"error: --start {DAY1} is not before --end {DAY2}",
+            ["sync", "--start", day_key(1), "--end", day_key(2)],
+            f"error: --start {day_key(1)} is not before --end {day_key(2)}",
         ),
     ],
 )
@@ -120,6 +141,7 @@ def test_user_mistakes_get_one_line_and_exit_2(make_project, args, message):
     make_project()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
+    message = message.format(start=today() - timedelta(days=45))  # the default market's start
     assert result.output.startswith(message) and result.output.count("\n") == 1
 
 
@@ -136,7 +158,7 @@ def test_missing_config_is_one_line(tmp_path, monkeypatch):
 
 def test_a_symbol_the_exchange_does_not_list_is_one_line_and_exit_2(make_project, tmp_path):
     make_project([market("NOPE/USDT")])
-    run = marketdata("sync", "--start", DAY1, cwd=tmp_path)
+    run = marketdata("sync", "--start", day_key(1), cwd=tmp_path)
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr == (
         "error: marketdata.yaml: binance does not list symbol 'NOPE/USDT'; fix markets[].symbol"
@@ -145,11 +167,11 @@ def test_a_symbol_the_exchange_does_not_list_is_one_line_and_exit_2(make_project
 
 
 def test_a_series_the_range_misses_is_named_and_the_others_synced(make_project):
-    make_project([market(), market("ETH/USDT", start=TODAY)])
-    result = CliRunner().invoke(main, ["sync", "--start", DAY2, "--end", DAY1])
+    make_project([market(), market("ETH/USDT", start=today())])
+    result = CliRunner().invoke(main, ["sync", "--start", day_key(2), "--end", day_key(1)])
     assert result.exit_code == 0, result.output
     assert result.stderr == (
-        f"note: skipped binance ETH/USDT 1m starts {TODAY}, after --end {DAY1} 00:00\n"
+        f"note: skipped binance ETH/USDT 1m starts {today()}, after --end {day_key(1)} 00:00\n"
     )
     rows = [line.split() for line in invoke("series").output.splitlines()[1:]]
     assert [(r[1], r[-1]) for r in rows] == [("BTC/USDT", "1440"), ("ETH/USDT", "0")]
@@ -157,7 +179,7 @@ def test_a_series_the_range_misses_is_named_and_the_others_synced(make_project):
 
 def test_a_failing_run_prints_no_dagster_logs_on_the_terminal(make_project, capfd):
     project = make_project([market("NOPE/USDT")])
-    result = project.materialize(project.series("NOPE/USDT"), DAY1, raise_on_error=False)
+    result = project.materialize(project.series("NOPE/USDT"), day_key(1), raise_on_error=False)
     assert not result.success
     assert capfd.readouterr() == ("", "")  # the events are in the instance, not on the screen
     assert project.instance.get_run_by_id(result.run_id).status.value == "FAILURE"
@@ -165,7 +187,7 @@ def test_a_failing_run_prints_no_dagster_logs_on_the_terminal(make_project, capf
 
 def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
     make_project()
-    run = marketdata("sync", "--start", DAY2, "--end", DAY1, cwd=tmp_path)
+    run = marketdata("sync", "--start", day_key(2), "--end", day_key(1), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     listed = marketdata("candles", "binance", "BTC/USDT", "1m", "--format", "json", cwd=tmp_path)
     assert len(json.loads(listed.stdout)) == 1440
@@ -239,7 +261,7 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
         "next_run",
         "last_error",
     ]
-    assert lines[1].startswith("binance/btc_usdt/1m") and f"{DAY2} 23:59" in lines[1]
+    assert lines[1].startswith("binance/btc_usdt/1m") and f"{day_key(2)} 23:59" in lines[1]
     assert " stale  no run since " in lines[1] and " success " in lines[1]
     assert " stale  never run " in lines[3]
     assert result.exit_code == 1
@@ -248,11 +270,11 @@ def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
 
 def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make_project):
     project = make_project()
-    project.materialize(project.series(), str(TODAY))
+    project.materialize(project.series(), str(today()))
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 0, result.output
     assert "fresh" in result.stdout.splitlines()[-1]
     broken = make_project([market("NOPE/USDT")])
-    broken.materialize(broken.series("NOPE/USDT"), DAY1, raise_on_error=False)
+    broken.materialize(broken.series("NOPE/USDT"), day_key(1), raise_on_error=False)
     row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
     assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row

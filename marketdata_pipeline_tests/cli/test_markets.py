@@ -22,11 +22,10 @@ from marketdata_pipeline.cli.reload import LOCATION
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
 
-from ..conftest import TODAY, free_port, market, marketdata, write_config
+from ..conftest import day_key, free_port, market, marketdata, today, write_config
 
 ROOT = Path(__file__).parents[2]
-DAY = str(TODAY - timedelta(days=3))
-ETH = f"  - symbol: ETH/USDT\n    timeframes:\n    - 1h\n    start: '{DAY}'\n"
+ETH = f"  - symbol: ETH/USDT\n    timeframes:\n    - 1h\n    start: '{day_key(3)}'\n"
 
 
 def note(url: str) -> str:
@@ -55,7 +54,9 @@ def asked(simulator) -> int:
 
 def test_add_a_market_the_exchange_lists(path, simulator, no_webserver):
     before = path.read_text()
-    result = run("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", DAY)
+    result = run(
+        "markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", day_key(3)
+    )
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
         f"{path}: added market binance ETH/USDT\n",
@@ -70,9 +71,11 @@ def test_add_a_market_the_exchange_lists(path, simulator, no_webserver):
 
 
 def test_adding_what_exists_changes_nothing_and_asks_no_one(path, simulator):
-    run("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", DAY)
+    run("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", day_key(3))
     written, calls = path.read_bytes(), asked(simulator)
-    result = run("markets", "add", "binance", "eth/usdt", "--timeframes", "1h", "--start", DAY)
+    result = run(
+        "markets", "add", "binance", "eth/usdt", "--timeframes", "1h", "--start", day_key(3)
+    )
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
         f"{path}: market binance ETH/USDT already exists; nothing changed\n",
@@ -97,7 +100,9 @@ def test_adding_to_a_market_updates_it(path):
 
 def test_a_symbol_the_exchange_does_not_list_is_refused_with_close_matches(path, simulator):
     before = os.stat(path)
-    result = run("markets", "add", "binance", "BTC/USDX", "--timeframes", "1h", "--start", DAY)
+    result = run(
+        "markets", "add", "binance", "BTC/USDX", "--timeframes", "1h", "--start", day_key(3)
+    )
     assert (result.exit_code, result.stdout, result.stderr) == (
         2,
         "",
@@ -113,7 +118,7 @@ def test_an_exchange_that_cannot_be_asked_is_warned_about_and_the_market_written
     path = write_config(tmp_path, dead, [market()])
     before = path.read_text()
     result = CliRunner(env={"MARKETDATA_CONFIG": str(path)}).invoke(
-        main, ["markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", DAY]
+        main, ["markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", day_key(3)]
     )
     warning = result.stderr.splitlines()[0]
     assert result.exit_code == 0 and result.stdout == f"{path}: added market binance ETH/USDT\n"
@@ -129,7 +134,7 @@ def test_an_exchange_that_cannot_be_asked_is_warned_about_and_the_market_written
     ("args", "error"),
     [
         (
-            ["--timeframes", "2h", "--start", DAY],
+            ["--timeframes", "2h", "--start", day_key(3)],
             "{path}: exchanges[binance].markets[ETH/USDT].timeframes: unknown timeframe '2h';"
             " allowed: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w",
         ),
@@ -159,7 +164,7 @@ def test_a_rejected_edit_leaves_the_file_byte_identical(path, simulator, args, e
 
 
 def test_a_market_of_an_unconfigured_connector_names_the_fix(path):
-    result = run("markets", "add", "okx", "BTC/USDT", "--timeframes", "1h", "--start", DAY)
+    result = run("markets", "add", "okx", "BTC/USDT", "--timeframes", "1h", "--start", day_key(3))
     assert (result.exit_code, result.stderr) == (
         2,
         f"error: {path}: no connector 'okx' (configured: binance); add it with"
@@ -168,7 +173,7 @@ def test_a_market_of_an_unconfigured_connector_names_the_fix(path):
 
 
 def test_remove_then_again(path, no_webserver):
-    run("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", DAY)
+    run("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", day_key(3))
     with_eth = path.read_text()
     result = run("markets", "remove", "binance", "BTC/USDT")
     assert (result.exit_code, result.stdout, result.stderr) == (
@@ -201,7 +206,7 @@ def test_disable_and_enable(path, no_webserver):
     listed = [line.split() for line in run("markets").stdout.splitlines()]
     assert listed == [
         ["exchange", "symbol", "status", "timeframes", "start", "collects"],
-        ["binance", "BTC/USDT", "disabled", "1m", str(TODAY - timedelta(days=45)), "candles"],
+        ["binance", "BTC/USDT", "disabled", "1m", str(today() - timedelta(days=45)), "candles"],
     ]
     assert run("markets", "disable", "binance", "BTC/USDT").stdout == (
         f"{path}: market binance BTC/USDT is already disabled; nothing changed\n"
@@ -225,7 +230,7 @@ def test_concurrent_adds_all_land(path):
     symbols = ["ETH/USDT", "BNB/USDT", "XRP/USDT", "SOL/USDT", "SHIB/USDT"]
     runs = [
         marketdata(
-            *("markets", "add", "binance", s, "--timeframes", "1h", "--start", DAY),
+            *("markets", "add", "binance", s, "--timeframes", "1h", "--start", day_key(3)),
             cwd=path.parent,
             wait=False,
         )
@@ -301,7 +306,7 @@ def test_a_running_dagster_dev_shows_the_new_market_without_a_restart(tmp_path, 
         assert ["binance", "eth_usdt", "candles_1h"] not in keys
 
         added = marketdata(
-            *("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", DAY),
+            *("markets", "add", "binance", "ETH/USDT", "--timeframes", "1h", "--start", day_key(3)),
             "--dagster-url",
             url,
             cwd=tmp_path,

@@ -17,7 +17,6 @@ from ..conftest import day_key
 from ..streaming.test_collector import book_project, collect
 
 __all__ = ["booked", "traded"]
-DAY2 = day_key(2)
 
 
 def invoke(*args: str):
@@ -25,14 +24,14 @@ def invoke(*args: str):
 
 
 def test_trades_in_every_format(traded, tmp_path):
-    window = ["--start", f"{DAY2}T01:00", "--end", f"{DAY2}T01:00:01"]
+    window = ["--start", f"{day_key(2)}T01:00", "--end", f"{day_key(2)}T01:00:01"]
     csv = invoke("trades", "binance", "btc/usdt", *window)
     assert (csv.exit_code, csv.stdout.splitlines()) == (
         0,
         [
             "timestamp,id,price,amount,cost,side,first_trade_id,last_trade_id",
-            f"{DAY2}T01:00:00.000+0000,8200,50002.0,0.001,{50002.0 * 0.001},buy,82000,82000",
-            f"{DAY2}T01:00:00.000+0000,8201,50002.5,0.002,{50002.5 * 0.002},sell,82010,82011",
+            f"{day_key(2)}T01:00:00.000+0000,8200,50002.0,0.001,{50002.0 * 0.001},buy,82000,82000",
+            f"{day_key(2)}T01:00:00.000+0000,8201,50002.5,0.002,{50002.5 * 0.002},sell,82010,82011",
         ],
     )
     rows = json.loads(invoke("trades", "binance", "BTC/USDT", "--format", "json", *window).stdout)
@@ -44,16 +43,22 @@ def test_trades_in_every_format(traded, tmp_path):
 
 def test_candles_from_trades(traded):
     result = invoke(
-        "candles", "binance", "BTC/USDT", "1m", "--from-trades", "--start", f"{DAY2}T02:30"
+        "candles", "binance", "BTC/USDT", "1m", "--from-trades", "--start", f"{day_key(2)}T02:30"
     )
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "open_time,open,high,low,close,volume,quote_volume,trades,taker_buy_volume,"
         "taker_buy_quote_volume"
     )
-    assert lines[1] == f"{DAY2}T02:30:00.000+0000,,,,,0.0,0.0,0,0.0,0.0"
+    assert lines[1] == f"{day_key(2)}T02:30:00.000+0000,,,,,0.0,0.0,0,0.0,0.0"
     fields = lines[2].split(",")  # trades 18120..18239 at 02:31
-    assert fields[:5] == [f"{DAY2}T02:31:00.000+0000", "50002.0", "50003.0", "50000.0", "50002.0"]
+    assert fields[:5] == [
+        f"{day_key(2)}T02:31:00.000+0000",
+        "50002.0",
+        "50003.0",
+        "50000.0",
+        "50002.0",
+    ]
     assert fields[7] == "240" and len(lines) == 1 + 30
 
 
@@ -67,7 +72,7 @@ def test_series_lists_trade_series_without_timeframe(traded):
         ("BTC/USDT", "-", "21480"),
         ("ETH/USDT", "-", "7200"),
     ]
-    assert trades[0][-5:-1] == [DAY2, "00:00", DAY2, "02:59"]
+    assert trades[0][-5:-1] == [day_key(2), "00:00", day_key(2), "02:59"]
 
 
 def test_a_market_without_trades_is_one_line_naming_the_fix(traded):
@@ -92,14 +97,14 @@ def test_a_market_without_trades_is_one_line_naming_the_fix(traded):
 
 
 def test_books_in_every_format_with_depth_and_metrics(booked, tmp_path):
-    window = ["--start", DAY2, "--end", f"{DAY2}T00:00:20"]
+    window = ["--start", day_key(2), "--end", f"{day_key(2)}T00:00:20"]
     csv = invoke("books", "binance", "btc/usdt", *window, "--depth", "1")
     assert (csv.exit_code, csv.stdout.splitlines()) == (
         0,
         [
             "local_timestamp,timestamp,update_id,bid_price_0,bid_amount_0,ask_price_0,ask_amount_0",
-            f"{DAY2}T00:00:00.007+0000,,100,99.5,1.0,100.5,1.5",
-            f"{DAY2}T00:00:10.007+0000,,101,100.5,1.0,101.5,1.5",
+            f"{day_key(2)}T00:00:00.007+0000,,100,99.5,1.0,100.5,1.5",
+            f"{day_key(2)}T00:00:10.007+0000,,101,100.5,1.0,101.5,1.5",
         ],
     )
     metrics = invoke(
@@ -114,11 +119,11 @@ def test_books_in_every_format_with_depth_and_metrics(booked, tmp_path):
 
 
 def test_tickers_in_csv(booked):
-    result = invoke("tickers", "binance", "BTC/USDT", "--start", f"{DAY2}T00:01:50")
+    result = invoke("tickers", "binance", "BTC/USDT", "--start", f"{day_key(2)}T00:01:50")
     assert result.stdout.splitlines() == [
         "local_timestamp,timestamp,bid,ask,bid_volume,ask_volume,last,open,high,low,base_volume,"
         "quote_volume,vwap,change_pct",
-        f"{DAY2}T00:01:50.007+0000,{DAY2}T00:01:50.007+0000,110.5,111.5,,,111.0,,,,110.0,,,",
+        f"{day_key(2)}T00:01:50.007+0000,{day_key(2)}T00:01:50.007+0000,110.5,111.5,,,111.0,,,,110.0,,,",
     ]
 
 

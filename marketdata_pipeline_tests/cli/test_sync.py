@@ -16,7 +16,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from marketdata_pipeline.simulator import Faults
 
-from ..conftest import TODAY, dead_pid, market, marketdata, owned_run, slot_holders
+from ..conftest import dead_pid, market, marketdata, owned_run, slot_holders, today
 from ..indicators.test_assets import assert_equals_talib_on_whole_series
 
 HOST = socket.gethostname()
@@ -24,7 +24,9 @@ HOST = socket.gethostname()
 
 def start_and_wait_for_rows(project, tmp_path, days: int = 30):
     """A slow sync of `days` days of BTC/USDT 1m, once it has written a first chunk."""
-    run = marketdata("sync", "--start", str(TODAY - timedelta(days=days)), cwd=tmp_path, wait=False)
+    run = marketdata(
+        "sync", "--start", str(today() - timedelta(days=days)), cwd=tmp_path, wait=False
+    )
     deadline = time.time() + 120
     while project.store.summary(project.series()).rows == 0 and time.time() < deadline:
         time.sleep(0.1)
@@ -35,7 +37,7 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
     make_project, simulator, tmp_path
 ):
     project = make_project(
-        [market(start=TODAY - timedelta(days=8))], page_concurrency=2, pages_per_write=1
+        [market(start=today() - timedelta(days=8))], page_concurrency=2, pages_per_write=1
     )
     simulator.set_faults(Faults(latency_ms=20))
     ranges = [(8, 2), (6, 1), (7, 3), (5, 2)]  # overlapping ranges of one series, days ago
@@ -43,9 +45,9 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
         marketdata(
             "sync",
             "--start",
-            str(TODAY - timedelta(days=a)),
+            str(today() - timedelta(days=a)),
             "--end",
-            str(TODAY - timedelta(days=b)),
+            str(today() - timedelta(days=b)),
             cwd=tmp_path,
             wait=False,
         )
@@ -62,7 +64,7 @@ def test_parallel_syncs_of_one_series_store_every_candle_exactly_once(
 
 def test_killed_sync_is_healed_and_resumes_where_it_stopped(make_project, simulator, tmp_path):
     project = make_project(
-        [market(start=TODAY - timedelta(days=30))], page_concurrency=1, pages_per_write=4
+        [market(start=today() - timedelta(days=30))], page_concurrency=1, pages_per_write=4
     )
     series = project.series()
     store = project.store
@@ -78,7 +80,7 @@ def test_killed_sync_is_healed_and_resumes_where_it_stopped(make_project, simula
     simulator.set_faults(Faults())
     simulator.reset_stats()
     finished = marketdata(
-        "sync", "--start", str(TODAY - timedelta(days=30)), "--end", str(TODAY), cwd=tmp_path
+        "sync", "--start", str(today() - timedelta(days=30)), "--end", str(today()), cwd=tmp_path
     )
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr.splitlines()[0] == (
@@ -100,11 +102,11 @@ def month_start(day) -> date:
 
 def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make_project, tmp_path):
     """Without any daemon: the second sync recomputes the later month, whose warm-up changed."""
-    later = month_start(month_start(TODAY) - timedelta(days=1))
+    later = month_start(month_start(today()) - timedelta(days=1))
     earlier = month_start(later - timedelta(days=1))
     project = make_project([market(timeframes=["5m"], start=earlier, partition=None)])
     series = project.series(timeframe="5m")
-    for start, end in ((later, month_start(TODAY)), (earlier, later)):
+    for start, end in ((later, month_start(today())), (earlier, later)):
         done = marketdata("sync", "--start", str(start), "--end", str(end), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     candles = project.store.read(series)
@@ -113,13 +115,13 @@ def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make
 
 
 def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, tmp_path):
-    make_project([market(start=TODAY - timedelta(days=3))])
+    make_project([market(start=today() - timedelta(days=3))])
     args = (
         "sync",
         "--start",
-        str(TODAY - timedelta(days=3)),
+        str(today() - timedelta(days=3)),
         "--end",
-        str(TODAY - timedelta(days=1)),
+        str(today() - timedelta(days=1)),
     )
     assert marketdata(*args, cwd=tmp_path).returncode == 0
     runs = len(project_runs(tmp_path))
@@ -127,7 +129,7 @@ def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, t
     again = marketdata(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout == (
-        f"nothing to fetch for binance/btc_usdt/1m: {TODAY - timedelta(days=3)} on is complete\n"
+        f"nothing to fetch for binance/btc_usdt/1m: {today() - timedelta(days=3)} on is complete\n"
     )
     assert simulator.stats()["requests"] == 0
     assert len(project_runs(tmp_path)) == runs
@@ -139,9 +141,9 @@ def project_runs(folder) -> list:
 
 
 def test_series_sharing_their_partitions_sync_in_one_run(make_project, tmp_path):
-    start = TODAY - timedelta(days=2)
+    start = today() - timedelta(days=2)
     project = make_project([market(start=start), market("ETH/USDT", start=start)])
-    done = marketdata("sync", "--start", str(start), "--end", str(TODAY), cwd=tmp_path)
+    done = marketdata("sync", "--start", str(start), "--end", str(today()), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     runs = project_runs(tmp_path)
     assert [r.dagster_run.tags["marketdata/series"] for r in runs] == [
@@ -156,7 +158,7 @@ def test_a_signal_stops_sync_cancels_its_run_and_frees_its_slot(
     make_project, simulator, tmp_path, signum
 ):
     project = make_project(
-        [market(start=TODAY - timedelta(days=30))], page_concurrency=1, pages_per_write=2
+        [market(start=today() - timedelta(days=30))], page_concurrency=1, pages_per_write=2
     )
     simulator.set_faults(Faults(latency_ms=60))
     run = start_and_wait_for_rows(project, tmp_path)
@@ -183,7 +185,7 @@ def test_a_sync_waiting_for_a_pool_slot_says_for_whom_and_gives_up(make_project,
     assert instance.event_log_storage.claim_concurrency_slot(
         "binance", holder.run_id, "s"
     ).is_claimed
-    run = marketdata("sync", "--start", str(TODAY), "--wait-timeout", "3", cwd=tmp_path)
+    run = marketdata("sync", "--start", str(today()), "--wait-timeout", "3", cwd=tmp_path)
     assert run.returncode == 1
     held = (
         rf"a slot in pool binance \(1/1 in use\), held by run {holder.run_id[:8]}"
@@ -211,7 +213,7 @@ def test_a_pool_slot_held_by_a_dead_run_is_freed_and_the_sync_goes_on(make_proje
     assert instance.event_log_storage.claim_concurrency_slot(
         "binance", holder.run_id, "s"
     ).is_claimed
-    run = marketdata("sync", "--start", str(TODAY), "--wait-timeout", "60", cwd=tmp_path)
+    run = marketdata("sync", "--start", str(today()), "--wait-timeout", "60", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stderr.startswith(f"healed: run {holder.run_id[:8]} (binance/eth_usdt/1m)")
     assert project.store.summary(project.series()).rows > 0
@@ -221,7 +223,7 @@ def test_a_sync_waiting_for_a_series_lock_names_the_holder_and_gives_up(make_pro
     project = make_project()
     holder = owned_run(project.instance, "binance/btc_usdt/1m")  # a run of this process
     with project.store.lock(project.series()):
-        run = marketdata("sync", "--start", str(TODAY), "--wait-timeout", "3", cwd=tmp_path)
+        run = marketdata("sync", "--start", str(today()), "--wait-timeout", "3", cwd=tmp_path)
     assert run.returncode == 1
     held = (
         r"the lock of series binance/btc_usdt/1m, held by run"
@@ -235,7 +237,7 @@ def test_a_sync_waiting_for_a_series_lock_names_the_holder_and_gives_up(make_pro
 def test_a_sync_waiting_for_the_budget_says_so_and_gives_up(make_project, tmp_path):
     # Checking the symbol takes 20 of 30; the run's own markets request waits for the window.
     make_project(rate_limit={"weight": 30, "period_seconds": 60})
-    run = marketdata("sync", "--start", str(TODAY), "--wait-timeout", "3", cwd=tmp_path)
+    run = marketdata("sync", "--start", str(today()), "--wait-timeout", "3", cwd=tmp_path)
     assert run.returncode == 1
     first, *_, last = run.stderr.splitlines()
     what = "the binance request budget of 30 per 60s"

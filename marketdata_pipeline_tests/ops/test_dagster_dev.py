@@ -19,7 +19,7 @@ from marketdata_pipeline.automation.keys import SERIES_TAG
 from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.timeframes import now_ms
 
-from ..conftest import TODAY, free_port, market, slot_holders
+from ..conftest import free_port, market, slot_holders, today
 
 
 def dagster_dev(tmp_path: Path) -> subprocess.Popen:
@@ -53,7 +53,7 @@ def test_runs_of_a_killed_dagster_dev_are_failed_and_the_series_recovers(
     make_project, simulator, tmp_path
 ):
     project = make_project(
-        [market(start=TODAY - timedelta(days=2))], page_concurrency=1, pages_per_write=1
+        [market(start=today() - timedelta(days=2))], page_concurrency=1, pages_per_write=1
     )
     instance = project.instance
     instance.event_log_storage.set_concurrency_slots("binance", 4)

@@ -19,7 +19,6 @@ from marketdata_pipeline.timeframes import HOUR_MS, MINUTE_MS, now_ms
 
 from ..access.test_books import btc_book, stored_order
 from ..conftest import (
-    TODAY,
     claim_slot,
     day_key,
     day_ms,
@@ -27,6 +26,7 @@ from ..conftest import (
     market,
     owned_run,
     store_trades,
+    today,
 )
 
 ORIGIN = RemoteRepositoryOrigin(
@@ -97,7 +97,7 @@ def test_an_exchange_gap_in_progress_is_named(make_project, simulator):
     project.materialize(project.series(), day_key(1))
     now = int(time.time() * 1000)
     simulator.set_faults(Faults(maintenance=((now - 3_600_000, now + 3_600_000),)))
-    project.materialize(project.series(), str(TODAY), raise_on_error=False)
+    project.materialize(project.series(), str(today()), raise_on_error=False)
     row = rows_by_series(project)["binance/btc_usdt/1m"]
     assert row["why"] == f"exchange gap: no candles after {day_key(1)} 23:59 (last run failed)"
     assert (

@@ -159,3 +159,33 @@ def test_duplicated_out_of_order_rows(
     stamps = [c[0] for c in candles]
     assert stamps == sorted(stamps) and len(set(stamps)) == 19  # ccxt sorts, keeps the duplicate
     assert sim.stats()["faults_injected"]["duplicate"] == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "error"),
+    [("auth", 401, ccxt.AuthenticationError), ("bad_request", 400, ccxt.BadRequest)],
+)
+def test_rejections_are_permanent_ccxt_errors(
+    sim: Simulator, http: requests.Session, exchange: ccxt.binance, kind, status, error
+) -> None:
+    sim.set_faults(Faults(reject=kind))
+    assert _statuses(http, sim.url, 3) == Counter({status: 3})
+    with pytest.raises(error) as raised:
+        exchange.fetch_ohlcv("BTC/USDT", "1m", limit=1)
+    assert not isinstance(raised.value, ccxt.OperationFailed)  # nothing a retry could fix
+    assert sim.stats()["faults_injected"][f"reject_{kind}"] == 4
+    with pytest.raises(ValueError, match="reject must be one of '', 'auth', 'bad_request'"):
+        Faults(reject="teapot")
+
+
+def test_error_windows_fail_only_requests_starting_inside_them(
+    sim: Simulator, http: requests.Session
+) -> None:
+    start = NOW_MS // HOUR * HOUR - 10 * HOUR
+    sim.set_faults(Faults(error_windows=((start, start + HOUR),)))
+    codes = [
+        klines(http, sim.url, symbol="BTCUSDT", interval="1m", startTime=t, limit=1).status_code
+        for t in (start - MINUTE, start, start + HOUR - MINUTE, start + HOUR)
+    ]
+    assert codes == [200, 503, 503, 200]
+    assert sim.stats()["faults_injected"]["error_window"] == 2

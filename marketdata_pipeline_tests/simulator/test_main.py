@@ -33,6 +33,10 @@ def test_parser_maps_every_fault_field() -> None:
                 "50",
                 "--symbol",
                 "ABC/USDT",
+                "--reject",
+                "auth",
+                "--delist",
+                "XRP/USDT@2024-06-01T00:00",
                 "--trades-per-minute",
                 "1500",
                 "--exchange",
@@ -45,9 +49,11 @@ def test_parser_maps_every_fault_field() -> None:
     )
     assert args.pop("symbols") == ["ABC/USDT"] and args.pop("trades_per_minute") == 1500
     assert args.pop("exchange") == "okx"
+    assert args.pop("delistings") == [("XRP/USDT", 1717200000000)]
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
     assert faults.maintenance == ((1704067200000, 1704070800000),)
+    assert faults.reject == "auth"
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@ import time
 import numpy as np
 import pytest
 
+from marketdata_pipeline.simulator import Simulator
 from marketdata_pipeline.simulator.market import minute_candles
 from marketdata_pipeline.simulator.symbols import DEFAULT_SYMBOLS, make_spec, make_specs
 
-from .conftest import MINUTE, NOW_MS
+from .conftest import HOUR, MINUTE, NOW_MS, FakeClock, make_exchange
 
 SPECS = make_specs()
 NOW_MINUTE = NOW_MS // MINUTE
@@ -61,3 +62,23 @@ def test_thousand_minutes_take_a_few_milliseconds() -> None:
     for page in range(20):
         minute_candles(spec, NOW_MINUTE - 1_000 * (page + 1), NOW_MINUTE - 1_000 * page)
     assert (time.perf_counter() - started) / 20 < 0.02
+
+
+def test_a_delisted_market_stops_its_candles_and_stops_trading() -> None:
+    delisting = NOW_MS // HOUR * HOUR - 2 * HOUR
+    clock = FakeClock()
+    symbols = {"BTC/USDT": {}, "OLD/USDT": {"listing": "2024-01-01T00:00", "delisting": delisting}}
+    with Simulator(clock=clock, symbols=symbols) as sim:
+        exchange = make_exchange(sim.url)
+        markets = exchange.load_markets()
+        assert (markets["OLD/USDT"]["active"], markets["BTC/USDT"]["active"]) == (False, True)
+        since = delisting - 3 * MINUTE
+        page = exchange.fetch_ohlcv("OLD/USDT", "1m", since=since, limit=10)
+        assert [c[0] for c in page] == [since, since + MINUTE, since + 2 * MINUTE]
+        assert exchange.fetch_ohlcv("OLD/USDT", "1m", since=delisting, limit=10) == []
+        assert exchange.fetch_ohlcv("OLD/USDT", "1h", since=delisting - HOUR)[-1][0] == (
+            delisting - HOUR
+        )
+        assert exchange.fetch_ohlcv("OLD/USDT", "1m", limit=1)[0][0] == delisting - MINUTE
+        clock.now_ms = delisting - MINUTE  # before the delisting it was trading
+        assert exchange.load_markets(reload=True)["OLD/USDT"]["active"] is True

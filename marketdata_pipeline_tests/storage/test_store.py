@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 
 from marketdata_pipeline.config import Series
-from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, INDICATORS
-from marketdata_pipeline.storage.store import CandleStore
+from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, CANDLES, INDICATORS
+from marketdata_pipeline.storage.store import CandleStore, SeriesSummary, WriteResult
 from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, get_timeframe
 
 SERIES = Series("binance", "BTC/USDT", get_timeframe("1m"), date(2024, 1, 1))
@@ -55,6 +55,15 @@ def test_writing_twice_or_overlapping_keeps_each_candle_once(tmp_path):
     again = store.write(SERIES, candles(T0 + 50 * MINUTE_MS, 100), T0, T0 + DAY_MS)
     assert (again.rows_written, again.rows_present) == (50, 50)
     assert store.read(SERIES).equals(candles(T0, 150))
+
+
+def test_rows_already_stored_win_over_new_values(tmp_path):
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 2000), T0, T0 + 2 * DAY_MS)
+    revised = candles(T0, 3000).with_columns(pl.col("close") + 1)
+    result = store.write(SERIES, revised, T0, T0 + 3 * DAY_MS)
+    assert (result.rows_written, result.rows_present) == (1000, 2000)
+    assert store.read(SERIES).equals(pl.concat([candles(T0, 2000), revised.tail(1000)]))
 
 
 def test_write_between_existing_rows_keeps_both_sides(tmp_path):
@@ -106,3 +115,115 @@ def test_new_candles_delete_the_indicator_rows_they_change_and_nothing_else(tmp_
     # The 500 before the hole, then from the 1000th candle after the hole's last one (excluded).
     assert kept.len() == 500 + (3000 - 1000)
     assert kept.filter(kept >= T0 + 500 * MINUTE_MS).min() == T0 + (510 + 1000) * MINUTE_MS
+
+
+def versions(store: CandleStore, library: str) -> int:
+    return len(store.library(library).list_versions(SERIES.name))
+
+
+def test_every_write_replace_and_invalidation_keeps_one_version(tmp_path):
+    store = store_in(tmp_path)
+    for start in (T0, T0 + 100 * MINUTE_MS, T0 + 50 * MINUTE_MS):
+        store.write(SERIES, candles(start, 100), T0, T0 + DAY_MS)
+    assert versions(store, CANDLES) == 1
+    indicators = store.read(SERIES).select("open_time", pl.col("close").alias("rsi14"))
+    for _ in range(2):
+        store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
+    assert versions(store, INDICATORS) == 1
+    store.replace(SERIES, indicators.clear(), T0 + 90 * MINUTE_MS, T0 + DAY_MS, INDICATORS)
+    assert versions(store, INDICATORS) == 1
+    store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
+    store.write(SERIES, candles(T0 - 10 * MINUTE_MS, 10), T0 - DAY_MS, T0)  # before: invalidates
+    assert store.open_times(SERIES, None, None, INDICATORS).len() == 0
+    assert versions(store, CANDLES) == versions(store, INDICATORS) == 1
+
+
+def test_an_empty_write_and_a_missing_series_are_nothing(tmp_path):
+    store = store_in(tmp_path)
+    assert store.write(SERIES, candles(T0, 0), T0, T0 + DAY_MS) == WriteResult(0, 0, 0.0)
+    assert store.summary(SERIES) == SeriesSummary(None, None, 0)
+    assert store.read(SERIES).equals(candles(T0, 0))
+    assert store.read(SERIES, library=INDICATORS).shape == (0, 0)  # no columns to claim
+    nothing = store.open_times(SERIES, None, None)
+    assert (nothing.name, nothing.dtype, nothing.to_list()) == ("open_time", pl.Int64, [])
+    page, after = store.read_page(SERIES, None, None, 10)
+    assert page.equals(candles(T0, 0)) and after is None
+
+
+def test_a_summary_gives_first_last_and_rows_and_the_index_its_open_times(tmp_path):
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 30), T0, T0 + DAY_MS)
+    summary = store.summary(SERIES)
+    assert (summary.first_ms, summary.last_ms, summary.rows) == (T0, T0 + 29 * MINUTE_MS, 30)
+    times = store.open_times(SERIES, T0 + 10 * MINUTE_MS, T0 + 13 * MINUTE_MS)
+    assert (times.name, times.to_list()) == (
+        "open_time",
+        [T0 + i * MINUTE_MS for i in (10, 11, 12)],
+    )
+    assert store.open_times(SERIES, None, None, limit=2).to_list() == [T0, T0 + MINUTE_MS]
+
+
+def test_pages_hold_up_to_the_limit_and_say_where_the_next_starts(tmp_path):
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 25), T0, T0 + DAY_MS)
+    first, after = store.read_page(SERIES, T0 + MINUTE_MS, T0 + DAY_MS, 10)
+    assert first.equals(candles(T0 + MINUTE_MS, 10)) and after == T0 + 10 * MINUTE_MS
+    second, after = store.read_page(SERIES, after + MINUTE_MS, T0 + DAY_MS, 10)
+    assert second.equals(candles(T0 + 11 * MINUTE_MS, 10)) and after == T0 + 20 * MINUTE_MS
+    last, after = store.read_page(SERIES, after + MINUTE_MS, T0 + DAY_MS, 10)
+    assert last.equals(candles(T0 + 21 * MINUTE_MS, 4)) and after is None
+    exact, after = store.read_page(SERIES, T0, T0 + 10 * MINUTE_MS, 10)  # the end is exclusive
+    assert exact.equals(candles(T0, 10)) and after is None
+    short, after = store.read_page(SERIES, T0 + MINUTE_MS, T0 + 4 * MINUTE_MS, 10)
+    assert short.equals(candles(T0 + MINUTE_MS, 3)) and after is None  # none after the end
+    indicators = store.read(SERIES).select("open_time", pl.col("close").alias("rsi14"))
+    store.replace(SERIES, indicators, T0, T0 + DAY_MS, INDICATORS)
+    page, after = store.read_page(SERIES, T0, None, 3, INDICATORS)
+    assert page.equals(indicators.head(3)) and after == T0 + 2 * MINUTE_MS
+    one, after = store.read_page(SERIES, T0, None, 1)
+    assert one.equals(candles(T0, 1)) and after == T0
+
+
+def test_replace_makes_exactly_its_range_the_frame(tmp_path):
+    store = store_in(tmp_path)
+    store.replace(SERIES, pl.DataFrame(), T0, T0 + DAY_MS, INDICATORS)  # nothing stored yet
+    frame = candles(T0, 3 * 1440).select("open_time", pl.col("close").alias("rsi14"))
+    store.replace(SERIES, frame, T0, T0 + 3 * DAY_MS, INDICATORS)
+    day2 = frame.filter(pl.col("open_time").dt.epoch("ms") >= T0 + DAY_MS).head(1440)
+    recomputed = day2.with_columns(pl.col("rsi14") * 2)
+    store.replace(SERIES, recomputed, T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
+    assert store.read(SERIES, library=INDICATORS).equals(
+        pl.concat([frame.head(1440), recomputed, frame.tail(1440)])
+    )
+    shorter = recomputed.head(600)  # the rest of the range had no value this time
+    store.replace(SERIES, shorter, T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
+    assert store.read(SERIES, library=INDICATORS).equals(
+        pl.concat([frame.head(1440), shorter, frame.tail(1440)])
+    )
+    store.replace(SERIES, frame.clear(), T0 + DAY_MS, T0 + 2 * DAY_MS, INDICATORS)
+    assert store.read(SERIES, library=INDICATORS).equals(
+        pl.concat([frame.head(1440), frame.tail(1440)])
+    )
+
+
+def test_the_project_store_keeps_data_and_locks_beside_the_config(tmp_path):
+    from marketdata_pipeline.config import load_config
+    from marketdata_pipeline.storage.store import store_for
+
+    from ..conftest import market, write_config
+
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:1", [market()]))
+    store = store_for(config)
+    assert store.uri == config.storage_uri and store.lock_dir == str(tmp_path / ".data" / "locks")
+    with store.lock(SERIES) as waited:
+        assert waited < 1.0
+        assert (tmp_path / ".data" / "locks" / "binance__btc_usdt__1m.lock").exists()
+
+
+def test_trades_may_be_missing_after_being_there(tmp_path):
+    """An exchange without trade counts after one with them: one column, nulls where missing."""
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 2), T0, T0 + DAY_MS)
+    later = candles(T0 + 2 * MINUTE_MS, 2).with_columns(pl.lit(None, pl.Int64).alias("trades"))
+    store.write(SERIES, later, T0, T0 + DAY_MS)
+    assert store.read(SERIES)["trades"].to_list() == [7, 7, None, None]
