@@ -19,9 +19,7 @@ from ..storage.schema import (
     INDICATORS,
     LIBRARY_OF,
     ORDER_BOOKS,
-    TICKERS,
     TRADE_CANDLES,
-    TRADES,
 )
 from ..storage.store import CandleStore, store_for
 from ..timeframes import parse_time
@@ -114,9 +112,7 @@ class MarketData:
 
         ConfigError if the market does not collect trades (`trades: true` in the config).
         """
-        start_ms, end_ms = _range(start, end)
-        series = market_series(self.config, exchange, symbol, "trades")
-        return self.store.read(series, start_ms, end_ms, library=TRADES)
+        return self._market_rows("trades", exchange, symbol, start, end)
 
     def order_book(
         self,
@@ -153,9 +149,12 @@ class MarketData:
 
         ConfigError if the market does not collect them (`ticker: true` in the config).
         """
+        return self._market_rows("ticker", exchange, symbol, start, end)
+
+    def _market_rows(self, data: str, exchange: str, symbol: str, start, end) -> pl.DataFrame:
         start_ms, end_ms = _range(start, end)
-        series = market_series(self.config, exchange, symbol, "ticker")
-        return self.store.read(series, start_ms, end_ms, library=TICKERS)
+        series = market_series(self.config, exchange, symbol, data)
+        return self.store.read(series, start_ms, end_ms, library=LIBRARY_OF[data])
 
     def sql(self, query: str) -> pl.DataFrame:
         """One DuckDB query over the tables `candles`, `indicators`, `trades`,

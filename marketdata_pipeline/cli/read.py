@@ -64,29 +64,33 @@ def candles(
     emit(frame, fmt, output)
 
 
-@click.command()
-@click.argument("exchange")
-@click.argument("symbol")
-@click.option("--start", help="From this UTC date/time (inclusive).")
-@click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
-@output_options(["csv", "json", "parquet"])
-@click.pass_context
-@user_errors
-def trades(
-    ctx: click.Context,
-    exchange: str,
-    symbol: str,
-    start: str | None,
-    end: str | None,
-    fmt: str,
-    output: Path | None,
-) -> None:
-    """Print or save the stored trades of one market (one with `trades: true` in the config)."""
-    start_ms, end_ms = time_range(start, end, start_required=False)
-    frame = market_data_of(ctx).trades(
-        exchange, symbol, start_ms and from_ms(start_ms), from_ms(end_ms)
-    )
-    emit(frame, fmt, output)
+def _market_rows(name: str, start_help: str, doc: str) -> click.Command:
+    """A command printing or saving one market's stored rows (`MarketData.<name>`)."""
+
+    @click.command(name=name, help=doc)
+    @click.argument("exchange")
+    @click.argument("symbol")
+    @click.option("--start", help=f"From this UTC date/time (inclusive){start_help}.")
+    @click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
+    @output_options(["csv", "json", "parquet"])
+    @click.pass_context
+    @user_errors
+    def command(ctx, exchange, symbol, start, end, fmt: str, output: Path | None) -> None:
+        start_ms, end_ms = time_range(start, end, start_required=False)
+        rows = getattr(market_data_of(ctx), name)
+        emit(rows(exchange, symbol, start_ms and from_ms(start_ms), from_ms(end_ms)), fmt, output)
+
+    return command
+
+
+trades = _market_rows(
+    "trades", "", "Print or save the stored trades of one market (one with `trades: true`)."
+)
+tickers = _market_rows(
+    "tickers",
+    ", by receive time",
+    "Print or save the stored 24-hour tickers of one market (one with `ticker: true`).",
+)
 
 
 @click.command()
@@ -130,31 +134,6 @@ def books(
         )
     except BookDepthError as e:
         raise UserError(f"--{e}") from None
-    emit(frame, fmt, output)
-
-
-@click.command()
-@click.argument("exchange")
-@click.argument("symbol")
-@click.option("--start", help="From this UTC date/time (inclusive), by receive time.")
-@click.option("--end", help="Up to this UTC date/time (exclusive); default now.")
-@output_options(["csv", "json", "parquet"])
-@click.pass_context
-@user_errors
-def tickers(
-    ctx: click.Context,
-    exchange: str,
-    symbol: str,
-    start: str | None,
-    end: str | None,
-    fmt: str,
-    output: Path | None,
-) -> None:
-    """Print or save the stored 24-hour tickers of one market (one with `ticker: true`)."""
-    start_ms, end_ms = time_range(start, end, start_required=False)
-    frame = market_data_of(ctx).tickers(
-        exchange, symbol, start_ms and from_ms(start_ms), from_ms(end_ms)
-    )
     emit(frame, fmt, output)
 
 

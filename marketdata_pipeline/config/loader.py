@@ -86,40 +86,27 @@ class LoadedConfig:
     @cached_property
     def polled_series(self) -> list[Series]:
         """Order books and tickers of the markets that collect them, polled by the collector."""
-        day = TIMEFRAMES["1m"], "day"
         found = []
         for c in self.connectors:
             for m in c.markets:
-                if not m.enabled:
-                    continue
-                if m.order_book:
-                    book = m.order_book
-                    found.append(
-                        Series(
-                            c.id,
-                            m.symbol,
-                            day[0],
-                            m.start,
-                            None,
-                            day[1],
-                            "order_book",
-                            every_seconds=book.every_seconds,
-                            depth=book.depth,
+                polled = {
+                    "order_book": (m.order_book and m.order_book.every_seconds, m.order_book),
+                    "ticker": (m.ticker and c.ticker_every_seconds, None),
+                }
+                for data, (every, book) in polled.items():
+                    if every and m.enabled:
+                        found.append(
+                            Series(
+                                c.id,
+                                m.symbol,
+                                TIMEFRAMES["1m"],
+                                m.start,
+                                partition_override="day",
+                                data=data,
+                                every_seconds=every,
+                                depth=book.depth if book else None,
+                            )
                         )
-                    )
-                if m.ticker:
-                    found.append(
-                        Series(
-                            c.id,
-                            m.symbol,
-                            day[0],
-                            m.start,
-                            None,
-                            day[1],
-                            "ticker",
-                            every_seconds=c.ticker_every_seconds,
-                        )
-                    )
         return found
 
     @property

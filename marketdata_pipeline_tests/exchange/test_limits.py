@@ -64,6 +64,8 @@ def _config(client, path: str) -> dict:
         ("binance", "klines", {"limit": 1000}, 2.0),  # Binance's own klines weight
         ("binance", "exchangeInfo", {}, 20.0),
         ("binance", "depth", {"limit": 100}, 5.0),
+        ("binance", "depth", {"limit": 500}, 25.0),
+        ("binance", "depth", {"limit": 1000}, 50.0),
         ("binance", "depth", {"limit": 5000}, 250.0),
         ("binance", "aggTrades", {}, 4.0),  # ccxt says 2: the override table corrects it
         ("okx", "market/candles", {}, 0.5),

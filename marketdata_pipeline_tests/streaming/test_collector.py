@@ -5,7 +5,6 @@ import signal
 import time
 
 import polars as pl
-import pytest
 
 from marketdata_pipeline.books.layout import snapshot_rows
 from marketdata_pipeline.simulator import Faults
@@ -118,13 +117,6 @@ def test_nothing_to_stream_is_one_line_and_exit_2(make_project):
         "error: nothing to stream: no market matching the filters has `order_book:` or"
         " `ticker: true` in the config\n"
     )
-
-
-@pytest.mark.parametrize("depth, weight", [(100, 5), (101, 25), (500, 25), (1000, 50), (5000, 250)])
-def test_the_budget_charges_a_snapshot_by_its_depth(depth, weight):
-    from marketdata_pipeline.exchange.quirks import stepped_weight
-
-    assert stepped_weight("binance", "order_book", depth, 1) == weight
 
 
 def test_bad_answers_are_retried_and_never_stored(make_project, simulator):
