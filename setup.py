@@ -24,6 +24,7 @@ setup(
         "fastapi-offline>=1.7,<2",  # Swagger UI and ReDoc files for /docs without a CDN
         "uvicorn>=0.30,<1",
         "matplotlib>=3.8,<4",
+        "psycopg[binary]>=3.2,<4",  # the Postgres coordination backend
     ],
     extras_require={
         "test": [
@@ -32,6 +33,7 @@ setup(
             "ta-lib>=0.6,<0.9",
             "ruff>=0.8",
             "httpx>=0.27,<1",
+            "moto[server]>=5,<6",  # an S3 endpoint for ArcticDB in the tests
         ],
         "mutation": ["mutmut==3.8.1"],  # `make mutation`, not part of `make test`
     },

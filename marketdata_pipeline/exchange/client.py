@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from ..config import Connector, Series
+from ..coordination import RequestBudget
 from ..timeframes import from_ms
-from .budget import RequestBudget
 from .errors import (
     EMPTY_PAGE,
     PERMANENT,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import Connector
+from ..config import Connector, LoadedConfig
+from ..coordination import RequestBudget, coordination_for
 
 # Budget units per ccxt cost unit, so a budget reads in the exchange's own weights
 # (Binance: ccxt's unit is a fifth of Binance's request weight). Default 1: ccxt's units.
@@ -68,6 +69,12 @@ def limits_for(connector: Connector) -> Limits:
     # Two seconds of ccxt's rate: a short window keeps bursts inside per-second limits such as
     # OKX's 20 requests per 2 s, and averages to the same rate per minute.
     return Limits(WINDOW_S * 1000 / _ccxt_rate_ms(connector.id) * unit, WINDOW_S, unit, "ccxt")
+
+
+def shared_budget(config: LoadedConfig, connector: Connector) -> RequestBudget:
+    """The connector's budget as every process shares it (see `coordination`)."""
+    limits = limits_for(connector)
+    return coordination_for(config).budget(connector.id, limits.weight, limits.period_seconds)
 
 
 def budgeted(cls: type, exchange_id: str, charge: Callable[[float], Awaitable[None]]) -> type:
