@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS md_budgets (
 CREATE TABLE IF NOT EXISTS md_grants (
     key text NOT NULL,
     ts double precision NOT NULL,
-    weight integer NOT NULL
+    weight double precision NOT NULL  -- ccxt charges fractional costs
 );
 CREATE INDEX IF NOT EXISTS md_grants_key_ts ON md_grants (key, ts);
 CREATE TABLE IF NOT EXISTS md_names (
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS md_beats (
 CREATE OR REPLACE FUNCTION md_now() RETURNS double precision
 LANGUAGE sql VOLATILE AS $$ SELECT extract(epoch FROM clock_timestamp())::double precision $$;
 CREATE OR REPLACE FUNCTION md_budget_take(
-    k text, w integer, budget double precision, win double precision
+    k text, w double precision, budget double precision, win double precision
 ) RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE
     now_s double precision;

@@ -17,7 +17,7 @@ AUDIT = {
         " BEGIN INSERT INTO audit VALUES (new.key, new.ts, new.weight); END",
     ],
     "postgres": [
-        "CREATE TABLE audit (key text, ts double precision, weight integer)",
+        "CREATE TABLE audit (key text, ts double precision, weight double precision)",
         "CREATE FUNCTION audit_grant() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN INSERT INTO audit VALUES (new.key, new.ts, new.weight); RETURN new; END $$",
         "CREATE TRIGGER audit_grants AFTER INSERT ON md_grants FOR EACH ROW"
@@ -83,6 +83,7 @@ def test_a_full_window_says_how_long_until_a_grant_ends(backend):
     assert budget.try_take(25) > 59  # heavier than the window: waits for an empty window
     assert budget.last_grant() == pytest.approx(time.time(), abs=30)
     assert backend.budget("okx", 10, 60).used() == 0  # budgets are per key
+    assert backend.budget("okx", 10, 60).try_take(2.5) == 0.0  # ccxt's costs can be fractional
 
 
 def _paused_for(spec, out):
