@@ -66,6 +66,10 @@ class PostgresServer:
             "pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start"
         )
 
+    def reload(self) -> None:
+        """Reread pg_hba.conf and the settings."""
+        self._run("pg_ctl", "-D", self.data, "reload")
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
 

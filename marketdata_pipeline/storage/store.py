@@ -85,7 +85,13 @@ class CandleStore:
         self.coordination = coordination  # a `coordination_spec`
 
     def library(self, name: str = CANDLES) -> arcticdb.library.Library:
-        return _arctic(self.uri).get_library(name, create_if_missing=True)
+        arctic = _arctic(self.uri)
+        try:
+            return arctic.get_library(name, create_if_missing=True)
+        except ValueError:
+            if not arctic.has_library(name):
+                raise
+            return arctic.get_library(name)  # another machine created it meanwhile
 
     def read(
         self,

@@ -41,7 +41,7 @@ def audited(spec, budget):
         run = budget.backend.execute
     for sql in AUDIT[kind_of(spec)]:
         run(sql)
-    return lambda: sorted((ts, w) for key, ts, w in run("SELECT * FROM audit") if key == "k")
+    return lambda: sorted((ts, w) for key, ts, w in run("SELECT * FROM audit") if key == budget.key)
 
 
 def _hammer(spec, takes, weight):

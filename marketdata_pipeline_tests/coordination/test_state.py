@@ -44,3 +44,29 @@ def test_the_newest_beat_of_each_name_wins(backend):
     ]
     assert all(0 <= b.age_seconds < 60 for b in beats)
     backend.ping()
+
+
+def test_the_postgres_password_comes_from_the_environment_variable_named(own_postgres, monkeypatch):
+    import psycopg
+    import pytest
+
+    from marketdata_pipeline.config import ConfigError
+
+    with psycopg.connect(own_postgres.url(), autocommit=True) as db:
+        db.execute("CREATE ROLE md_user LOGIN PASSWORD 'pw-123'")
+        db.execute("CREATE DATABASE md OWNER md_user")
+    hba = own_postgres.data / "pg_hba.conf"
+    hba.write_text("host all md_user 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    own_postgres.reload()
+    spec = {"data_dir": "unused", "url": own_postgres.url("md").replace("postgres@", "md_user@")}
+    spec["password_env"] = "MD_TEST_PG_PASSWORD"
+    monkeypatch.delenv("MD_TEST_PG_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="names MD_TEST_PG_PASSWORD, which is not set"):
+        coordination_from(spec).ping()
+    monkeypatch.setenv("MD_TEST_PG_PASSWORD", "wrong")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        coordination_from(spec).connect()
+    monkeypatch.setenv("MD_TEST_PG_PASSWORD", "pw-123")
+    backend = coordination_from(spec)
+    backend.ping()
+    assert backend.execute("SELECT current_user") == [("md_user",)]
