@@ -118,10 +118,16 @@ class PostgresCoordination(Coordination):
         key = [namespace, self.name_id(name)]
         with self._guard:
             db = self._idle.pop() if self._idle else None
-        db = db if db is not None and not db.closed else self.connect()
         began = time.monotonic()
         try:
-            taken = db.execute(TRY_SQL, key).fetchone()[0]
+            try:
+                taken = db.execute(TRY_SQL, key).fetchone()[0] if db else None
+            except psycopg.OperationalError:  # an idle connection the server dropped
+                db.close()
+                taken = None
+            if taken is None:
+                db = self.connect()
+                taken = db.execute(TRY_SQL, key).fetchone()[0]
             if not taken and wait:
                 with waiting(f"the lock of series {name}", lambda: self.holder(namespace, name)):
                     pause = 0.01
@@ -130,7 +136,8 @@ class PostgresCoordination(Coordination):
                         pause = min(pause * 2, 0.25)
                         taken = db.execute(TRY_SQL, key).fetchone()[0]
         except BaseException:
-            db.close()  # a connection in doubt ends, and any lock with it
+            if db is not None:
+                db.close()  # a connection in doubt ends, and any lock with it
             raise
         try:
             yield PostgresHold(time.monotonic() - began, db, key) if taken else None

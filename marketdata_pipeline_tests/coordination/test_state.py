@@ -70,3 +70,22 @@ def test_the_postgres_password_comes_from_the_environment_variable_named(own_pos
     backend = coordination_from(spec)
     backend.ping()
     assert backend.execute("SELECT current_user") == [("md_user",)]
+
+
+def test_the_postgres_backend_says_when_it_is_unreachable_and_recovers(own_postgres):
+    import psycopg
+    import pytest
+
+    backend = coordination_from({"data_dir": "unused", "url": own_postgres.url()})
+    budget = backend.budget("binance", 10, 60)
+    assert budget.try_take(4) == 0.0
+    with backend.series_lock("binance/btc_usdt/1m"):
+        pass  # its connection waits in the pool for the next lock
+    own_postgres.stop()
+    with pytest.raises(psycopg.OperationalError):
+        backend.ping()
+    own_postgres.start()
+    backend.ping()
+    assert budget.used() == 4
+    with backend.series_lock("binance/btc_usdt/1m") as hold:
+        hold.confirm()
