@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from marketdata_pipeline.config import load_config
+from marketdata_pipeline.coordination import coordination_from
 from marketdata_pipeline.simulator import Faults, Simulator
 from marketdata_pipeline.storage.store import store_for
 
 from ..conftest import market, marketdata, today, write_config
+from .test_budget import audited, most_in_any_window
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +61,14 @@ def test_four_machines_syncing_one_series_store_every_candle_once(
 
 
 def test_four_machines_share_one_budget_and_the_exchange_serves_no_429(pg_url, s3_uri, tmp_path):
-    """Four syncs of different series against an exchange whose budget fits about two of
-    their steps a minute: shared in Postgres, the budget holds across the machines."""
-    budget = 50  # one sync needs 24: markets (20) + two pages of 1m candles (2 x 2)
+    """Four syncs of different series against an exchange whose budget fits one of them a
+    minute: shared in Postgres, the budget holds across the machines. Every grant is audited
+    in the database, so the windows are checked on the times the budget decided; the exchange
+    checks them again on arrival."""
+    budget = 50  # one sync needs 44: markets twice (check, then run: 2 x 20) + two pages (2 x 2)
     shared = {"storage": s3_uri, "coordination": pg_url}
+    backend = coordination_from({"data_dir": str(tmp_path), "url": pg_url})
+    grants = audited({"url": pg_url}, backend.budget("binance", budget, 60))
     day = str(today() - timedelta(days=2))
     with Simulator(weight_limit=budget) as sim:
         symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT"]
@@ -79,6 +85,9 @@ def test_four_machines_share_one_budget_and_the_exchange_serves_no_429(pg_url, s
         end = str(today() - timedelta(days=1))
         sync_everywhere(folders, [("--start", day, "--end", end)] * 4)
         stats = sim.stats()
+    granted = grants()
+    assert sum(w for _, w in granted) == 4 * 44
+    assert most_in_any_window(granted, 60.5) <= budget
     assert stats["klines_requests"] == 4 * 2
     assert stats["count_429"] == 0
     assert stats["max_weight_in_any_rolling_60s"] <= budget
