@@ -32,6 +32,7 @@ def _stream(sim: Simulator, streams: list[str], enough) -> list[Any]:
 
 
 def test_streamed_trades_equal_rest_trades_id_for_id(fast_sim: Simulator) -> None:
+    subscribed = fast_sim.now_ms()
     events = _stream(
         fast_sim,
         ["btcusdt@aggTrade", "btcusdt@trade"],
@@ -43,6 +44,7 @@ def test_streamed_trades_equal_rest_trades_id_for_id(fast_sim: Simulator) -> Non
     assert agg_ids == list(range(agg_ids[0], agg_ids[0] + len(aggs)))  # contiguous, in order
     assert raw_ids == list(range(raw_ids[0], raw_ids[0] + len(raws)))
     assert all(e["E"] >= e["T"] and e["s"] == "BTCUSDT" for e in events)
+    assert aggs[0]["T"] > subscribed and raws[0]["T"] > subscribed  # only trades from then on
     url = fast_sim.url + "/api/v3"
     rest_aggs = requests.get(
         f"{url}/aggTrades", params={"symbol": "BTCUSDT", "fromId": agg_ids[0], "limit": len(aggs)}
@@ -119,7 +121,9 @@ def test_a_book_from_a_rest_snapshot_and_diffs_equals_book_at(fast_sim: Simulato
             event = await client.receive()
             if event["u"] <= nonce:
                 continue
-            assert event["U"] <= nonce + 1 <= event["u"]  # Binance's sync rule, then contiguous
+            if checked:  # contiguous from the first event applied on
+                assert event["U"] == nonce + 1
+            assert event["U"] <= nonce + 1 <= event["u"]  # Binance's sync rule
             _apply(book, event)
             nonce = event["u"]
             checked.append((nonce, {side: dict(levels) for side, levels in book.items()}))
@@ -147,19 +151,25 @@ def test_ticker_events_are_the_rest_ticker_at_their_time(fast_sim: Simulator) ->
     assert full and mini
     for event in full:
         rest = ticker(spec, event["E"])
-        assert event["e"] == "24hrTicker" and event["s"] == "ETHUSDT"
-        assert (event["c"], event["b"], event["a"], event["n"]) == (
-            rest["lastPrice"], rest["bidPrice"], rest["askPrice"], rest["count"],
-        )  # fmt: skip
-        assert (event["o"], event["h"], event["l"], event["v"], event["F"], event["L"]) == (
-            rest["openPrice"], rest["highPrice"], rest["lowPrice"], rest["volume"],
-            rest["firstId"], rest["lastId"],
-        )  # fmt: skip
+        assert event == {
+            "e": "24hrTicker", "E": event["E"], "s": "ETHUSDT", "p": rest["priceChange"],
+            "P": rest["priceChangePercent"], "w": rest["weightedAvgPrice"],
+            "x": rest["prevClosePrice"], "c": rest["lastPrice"], "Q": rest["lastQty"],
+            "b": rest["bidPrice"], "B": rest["bidQty"], "a": rest["askPrice"],
+            "A": rest["askQty"], "o": rest["openPrice"], "h": rest["highPrice"],
+            "l": rest["lowPrice"], "v": rest["volume"], "q": rest["quoteVolume"],
+            "O": rest["openTime"], "C": rest["closeTime"], "F": rest["firstId"],
+            "L": rest["lastId"], "n": rest["count"],
+        }  # fmt: skip
     for array in mini:
         assert [e["s"] for e in array] == list(fast_sim._state.specs)
         eth = next(e for e in array if e["s"] == "ETHUSDT")
-        assert eth["e"] == "24hrMiniTicker"
-        assert eth["c"] == ticker(spec, eth["E"])["lastPrice"]
+        rest = ticker(spec, eth["E"])
+        assert eth == {
+            "e": "24hrMiniTicker", "E": eth["E"], "s": "ETHUSDT", "c": rest["lastPrice"],
+            "o": rest["openPrice"], "h": rest["highPrice"], "l": rest["lowPrice"],
+            "v": rest["volume"], "q": rest["quoteVolume"],
+        }  # fmt: skip
 
 
 def _book_dict(book: Any, spec: Any) -> dict[str, dict[str, float]]:
