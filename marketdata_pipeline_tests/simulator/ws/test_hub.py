@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -94,6 +95,7 @@ def test_stats_count_connections_subscriptions_and_every_message(fast_sim: Simul
     assert ws == {
         "connections_opened": 3,
         "connections_open": 0,
+        "connections_refused": 0,
         "subscribe_requests": 2,
         "subscriptions": {"btcusdt@aggTrade": 2},
         "messages_by_stream": {"btcusdt@aggTrade": received},
@@ -214,3 +216,27 @@ def test_delayed_messages_arrive_late_and_in_order(fast_sim: Simulator) -> None:
     lags = run_client(fast_sim.ws_url, body)
     assert [a for a, _ in lags] == list(range(lags[0][0], lags[0][0] + 20))
     assert min(lag for _, lag in lags) >= 500 * SPEED  # simulated ms: 0.5 s of real time
+
+
+def test_new_connections_over_the_limit_are_refused_for_five_minutes() -> None:
+    with Simulator(speed=120, faults=Faults(ws_connection_limit=2)) as sim:
+
+        async def handshakes() -> list[Any]:
+            answers: list[Any] = []
+            async with aiohttp.ClientSession() as session:
+                for _ in range(3):
+                    try:
+                        async with session.ws_connect(sim.ws_url):
+                            answers.append("open")
+                    except aiohttp.WSServerHandshakeError as refused:
+                        async with session.get(sim.ws_url) as answer:  # the body, once more
+                            answers.append((refused.status, await answer.json()))
+            return answers
+
+        assert asyncio.run(handshakes()) == ["open", "open", (429, {
+            "code": -1003, "msg": "Too many new connections; current limit is 2 per 5 minutes."
+        })]  # fmt: skip
+        time.sleep(2.6)  # 5.2 simulated minutes at speed 120: the first ones left the window
+        assert run_client(sim.ws_url, lambda client: client.request("LIST_SUBSCRIPTIONS"))
+        stats = settled_ws_stats(sim)
+    assert (stats["connections_opened"], stats["connections_refused"]) == (3, 2)
