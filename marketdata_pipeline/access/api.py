@@ -21,7 +21,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import ConfigError, LoadedConfig, Series
-from ..exchange.budget import budget_path
+from ..exchange.limits import shared_budget
 from ..storage.schema import CANDLES, INDICATORS, LIBRARY_OF, TRADE_CANDLES
 from ..storage.store import store_for
 from ..timeframes import get_timeframe, now_ms, parse_time
@@ -96,7 +96,6 @@ class BookQuery(SnapshotQuery):
 def create_app(config: LoadedConfig) -> FastAPI:
     """The API of one project: its store and its connectors' request budgets."""
     store = store_for(config)
-    budgets = budget_path(config)
     app = FastAPIOffline(
         title="marketdata",
         description="Stored OHLCV candles, indicators, trades, order books and tickers.",
@@ -180,7 +179,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
             "exchanges": [
                 {
                     "exchange": c.id,
-                    "last_request": last_grant(budgets, c.id),
+                    "last_request": last_grant(shared_budget(config, c)),
                     "newest_candle": newest_candle(store, config, c.id) if reachable else None,
                 }
                 for c in config.connectors

@@ -17,9 +17,9 @@ import numpy as np
 import polars as pl
 
 from ..config import Connector, Series
+from ..coordination import RequestBudget
 from ..ops.metrics import Discard, Tally
 from ..timeframes import from_ms
-from .budget import RequestBudget
 from .errors import (
     EMPTY_PAGE,
     PERMANENT,

@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..config import Connector
+from ..config import Connector, LoadedConfig
+from ..coordination import RequestBudget, coordination_for
 
 # Budget units per ccxt cost unit, so a budget reads in the exchange's own weights
 # (Binance: ccxt's unit is a fifth of Binance's request weight). Default 1: ccxt's units.
@@ -70,6 +71,12 @@ def limits_for(connector: Connector) -> Limits:
     # Two seconds of ccxt's rate: a short window keeps bursts inside per-second limits such as
     # OKX's 20 requests per 2 s, and averages to the same rate per minute.
     return Limits(WINDOW_S * 1000 / _ccxt_rate_ms(connector.id) * unit, WINDOW_S, unit, "ccxt")
+
+
+def shared_budget(config: LoadedConfig, connector: Connector) -> RequestBudget:
+    """The connector's budget as every process shares it (see `coordination`)."""
+    limits = limits_for(connector)
+    return coordination_for(config).budget(connector.id, limits.weight, limits.period_seconds)
 
 
 # The HTTP status of the request in flight in this task (ccxt runs one request per task at a

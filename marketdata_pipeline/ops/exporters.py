@@ -210,11 +210,10 @@ class Sources(Collector):
 def project_registry(config: Any, instance: Callable[[], Any]) -> CollectorRegistry:
     """What `marketdata serve` exports: the project's shared state and its Dagster instance."""
     from ..coordination import coordination_for
-    from ..exchange.limits import limits_for
+    from ..exchange.limits import shared_budget
 
     backend = coordination_for(config)
-    limits = {c.id: limits_for(c) for c in config.connectors}
-    budgets = {e: backend.budget(e, lim.weight, lim.period_seconds) for e, lim in limits.items()}
+    budgets = {c.id: shared_budget(config, c) for c in config.connectors}
     return _registry(
         counters=SharedCounters(backend),
         budgets=Budgets(budgets),

@@ -10,6 +10,7 @@ from dagster import DagsterRunStatus
 from dagster._daemon.types import DaemonHeartbeat
 from fastapi.testclient import TestClient
 from marketdata_pipeline.coordination import coordination_for
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from marketdata_pipeline.access.api import create_app
@@ -109,7 +110,7 @@ def test_ready_is_503_while_postgres_is_down_and_200_when_it_is_back(make_projec
 def scrape(client: TestClient) -> list:
     answer = client.get("/metrics")
     assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert answer.headers["content-type"] == CONTENT_TYPE_LATEST
     return [s for f in text_string_to_metric_families(answer.text) for s in f.samples]
 
 
