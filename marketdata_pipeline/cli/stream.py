@@ -56,6 +56,12 @@ def stream(
     if failures := check_markets(config, chosen):
         raise UserError(failures[0])
     say = lambda line: click.echo(line, err=True)  # noqa: E731
+    if metrics_port is not None:
+        from ..ops.exporters import serve_metrics, stream_registry
+
+        listening = listen(metrics_host, metrics_port, "--metrics-port", "--metrics-host")
+        serve_metrics(stream_registry(config), listening)
+        say(f"metrics on http://{metrics_host}:{listening.getsockname()[1]}/metrics")
     collector = Collector(config, chosen, store_of(config), say)
 
     async def run() -> None:
@@ -72,12 +78,6 @@ def stream(
         f"collecting {books} order books and {len(chosen) - books} tickers"
         f" ({', '.join(s.name for s in chosen)}); stop with Ctrl-C"
     )
-    if metrics_port is not None:
-        from ..ops.exporters import serve_metrics, stream_registry
-
-        listening = listen(metrics_host, metrics_port, "--metrics-port", "--metrics-host")
-        serve_metrics(stream_registry(config), listening)
-        say(f"metrics on http://{metrics_host}:{listening.getsockname()[1]}/metrics")
     asyncio.run(run())
     total = sum(collector.stored.values())
     click.echo(f"stored {total} snapshots of {len(collector.stored)} series")

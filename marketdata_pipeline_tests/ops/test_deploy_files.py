@@ -131,6 +131,8 @@ def test_helm_values_run_the_image_with_the_instances_limits(helm):
         instance["pools"]["granularity"],
         instance["pools"]["default_limit"],
     )
+    storage = load("dagster.yaml")["storage"]["postgres"]["postgres_db"]
+    assert helm["postgresql"]["postgresqlScheme"] == storage["scheme"]
     monitoring = load("dagster.yaml")["run_monitoring"]
     assert (
         helm["dagsterDaemon"]["runMonitoring"]["freeSlotsAfterRunEndSeconds"]
