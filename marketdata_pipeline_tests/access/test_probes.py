@@ -9,12 +9,12 @@ import pytest
 from dagster import DagsterRunStatus
 from dagster._daemon.types import DaemonHeartbeat
 from fastapi.testclient import TestClient
-from marketdata_pipeline.coordination import coordination_for
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from marketdata_pipeline.access.api import create_app
 from marketdata_pipeline.automation.keys import SERIES_TAG
+from marketdata_pipeline.coordination import coordination_for
 from marketdata_pipeline.exchange.limits import limits_for
 from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.storage.schema import INDICATORS
