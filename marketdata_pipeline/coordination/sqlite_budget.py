@@ -39,9 +39,11 @@ class SqliteBudget(RequestBudget):
         return self._db
 
     def try_take(self, weight: int, now: float | None = None) -> float:
-        now = time.time() if now is None else now
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
+        # The clock is read once the write lock is held: a time read before waiting for it
+        # is stale, and a grant stamped with it lands among grants another taker pruned.
+        now = time.time() if now is None else now
         try:
             paused = db.execute("SELECT until FROM pauses WHERE key = ?", (self.key,)).fetchone()
             if paused and paused[0] > now:

@@ -12,7 +12,7 @@ def spec_of(kind: str, tmp_path, request) -> dict:
     return {"data_dir": str(tmp_path / "data"), "url": request.getfixturevalue("pg_url")}
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "postgres"])
 def spec(request, tmp_path) -> dict:
     """A backend's spec, for processes of their own."""
     return spec_of(request.param, tmp_path, request)
