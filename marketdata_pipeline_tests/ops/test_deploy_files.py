@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from marketdata_pipeline.config import load_config
+
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -142,3 +144,18 @@ def test_helm_values_run_the_image_with_the_instances_limits(helm):
     assert secret == {
         s["name"] for s in helm["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
     }
+
+
+def test_the_deployed_config_loads_and_takes_its_secrets_from_the_environment(compose, helm):
+    config = load_config(DEPLOY / "marketdata.yaml")
+    assert config.storage_uri.startswith("s3://") and "aws_auth=true" in config.storage_uri
+    coordination = config.model.coordination
+    assert coordination.url.startswith("postgresql://") and "@postgres:5432/" in coordination.url
+    app_env = compose["services"]["api"]["environment"]
+    assert coordination.password_env in app_env
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= set(app_env)
+    baked = re.search(r"MARKETDATA_CONFIG=(\S+)", dockerfile()).group(1)
+    assert re.search(rf"^COPY deploy/marketdata.yaml {re.escape(baked)}$", dockerfile(), re.M)
+    (deployment,) = helm["dagster-user-deployments"]["deployments"]
+    assert {e["name"]: e["value"] for e in deployment["env"]}["MARKETDATA_CONFIG"] == baked
+    assert app_env["MARKETDATA_CONFIG"] == baked
