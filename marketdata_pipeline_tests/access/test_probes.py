@@ -3,7 +3,10 @@ and recovers with it; /metrics exports exactly what a sync did, as the simulator
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus
@@ -21,6 +24,7 @@ from marketdata_pipeline.storage.schema import INDICATORS
 
 from ..conftest import day_key, marketdata
 
+MODULE = "marketdata_pipeline.definitions"
 NO_DAEMON = "no Dagster daemon heartbeat: is `dagster-daemon run` running?"
 
 
@@ -167,3 +171,27 @@ def test_metrics_count_a_sync_exactly_as_the_simulator_saw_it(
         "streams": 1,
         "dagster": 1,
     }
+
+
+@pytest.mark.slow
+def test_ready_waits_for_a_real_daemons_heartbeats(make_project, tmp_path, monkeypatch):
+    """Every daemon the instance requires beats under `dagster-daemon run`: /ready turns 200."""
+    project = make_project(settings={"automation": {"running": False}})
+    monkeypatch.setenv("MARKETDATA_CONFIG", str(project.config.path))
+    client = TestClient(create_app(project.config))
+    assert ready(client)[1]["failed"] == {"dagster_daemon": NO_DAEMON}
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", MODULE],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "daemon.log").open("w"),
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while (answer := ready(client))[0] != 200 and time.monotonic() < deadline:
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()
+            time.sleep(1)
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+    assert answer[0] == 200, answer[1]
