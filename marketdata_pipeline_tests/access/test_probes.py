@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.types import DaemonHeartbeat
 from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -23,6 +25,7 @@ from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.storage.schema import INDICATORS
 
 from ..conftest import day_key, marketdata
+from ..ops.test_run_queue import submit
 
 MODULE = "marketdata_pipeline.definitions"
 NO_DAEMON = "no Dagster daemon heartbeat: is `dagster-daemon run` running?"
@@ -195,3 +198,41 @@ def test_ready_waits_for_a_real_daemons_heartbeats(make_project, tmp_path, monke
         daemon.terminate()
         daemon.wait(60)
     assert answer[0] == 200, answer[1]
+
+
+@pytest.mark.slow
+def test_a_run_the_daemon_launches_is_counted_from_its_step_processes(
+    make_project, simulator, tmp_path, monkeypatch
+):
+    """A queued run's steps run in processes of their own, which add their counts as they exit:
+    /metrics then counts exactly the requests the simulator served."""
+    project = make_project(settings={"automation": {"running": False}})
+    monkeypatch.setenv("MARKETDATA_CONFIG", str(project.config.path))
+    instance = project.instance
+    with WorkspaceProcessContext(instance, ModuleTarget(MODULE, None, str(tmp_path), None)) as ws:
+        run_id = submit(instance, ws, project.series(), day_key(2), day_key(2))
+    simulator.reset_stats()
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", MODULE],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "daemon.log").open("w"),
+    )
+    client = TestClient(create_app(project.config))
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            counted = total(scrape(client), "marketdata_requests_total", by="endpoint")
+            if (
+                instance.get_run_by_id(run_id).is_finished
+                and counted == (simulator.stats()["requests_by_path"])
+            ):
+                break
+            time.sleep(1)
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS
+    assert counted == simulator.stats()["requests_by_path"]
+    rows = total(scrape(client), "marketdata_rows_written_total", library="candles")
+    assert rows == project.store.summary(project.series()).rows == 1440
