@@ -14,11 +14,13 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.keys import SERIES_TAG
+from marketdata_pipeline.config import load_config
 from marketdata_pipeline.simulator import Faults
 
-from ..conftest import market, marketdata, today, write_config
+from ..conftest import day_key, market, marketdata, today, write_config
 
-DEPLOYED = Path(__file__).parents[2] / "deploy" / "dagster.yaml"
+DEPLOY = Path(__file__).parents[2] / "deploy"
+DEPLOYED = DEPLOY / "dagster.yaml"
 
 
 def production_home(folder: Path, pg_url: str, monkeypatch) -> Path:
@@ -119,3 +121,19 @@ def test_a_pool_of_one_holds_across_two_processes_on_postgres(
         assert first[1] <= second[0], f"candle steps overlapped: {first} and {second}"
         info = instance.event_log_storage.get_concurrency_info("binance")
         assert info.slot_count == pool_size
+
+
+def test_the_deployed_storage_takes_its_aws_keys_from_the_environment(
+    s3, make_project, monkeypatch
+):
+    """deploy/marketdata.yaml's S3 URI (aws_auth=true) on moto's S3: a day of candles is
+    materialized into it with the keys given only as environment variables (without them,
+    moto answers 403: it checks that requests are signed, not with which key)."""
+    deployed = load_config(DEPLOY / "marketdata.yaml").storage_uri
+    uri = f"s3://127.0.0.1:{s3.new_bucket()}?port={s3.port}&{deployed.split('?', 1)[1]}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    project = make_project(settings={"storage": uri})
+    project.materialize(project.series(), day_key(1))
+    assert project.store.summary(project.series()).rows == 1440
