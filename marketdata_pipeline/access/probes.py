@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..config import LoadedConfig
 from ..coordination import coordination_for
@@ -18,9 +19,7 @@ from ..storage.store import CandleStore
 
 
 def add_probes(app: FastAPI, config: LoadedConfig, store: CandleStore) -> None:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    from ..ops.instance import instance_reader
+    from ..ops.instance import instance_reader  # Dagster: imported when the app is built
 
     backend = coordination_for(config)
     instance = instance_reader()

@@ -75,12 +75,12 @@ class Budgets(Collector):
         yield from (used, limit, window, paused)
 
 
-def _number(payload: dict, key: str, ms_key: str, scale: float = 1000.0) -> float | None:
+def _number(payload: dict, key: str, ms_key: str) -> float | None:
     """A payload value in seconds, given in seconds (`key`) or in milliseconds (`ms_key`)."""
     if payload.get(key) is not None:
         return float(payload[key])
     if payload.get(ms_key) is not None:
-        return float(payload[ms_key]) / scale
+        return float(payload[ms_key]) / 1000
     return None
 
 

@@ -13,28 +13,25 @@ from typing import Any
 
 from .exporters import daemon_heartbeats, last_message, stream_beats
 
-# A daemon heartbeats every 20 s or so; a stream no older than this has stalled.
+# A daemon beats every 20 s or so: one silent for longer than this is down. A stream without a
+# message (or a heartbeat) for longer than this has stalled.
 DAEMON_SECONDS = 120.0
 STALL_SECONDS = 120.0
 
 
 def readiness(
-    storage: Callable[[], None],
-    backend: Any,
-    instance: Callable[[], Any],
-    daemon_seconds: float = DAEMON_SECONDS,
-    stall_seconds: float = STALL_SECONDS,
+    storage: Callable[[], None], backend: Any, instance: Callable[[], Any]
 ) -> dict[str, str | None]:
     """Each check's failure (None when it passed), by name."""
     checks: dict[str, str | None] = {
         "storage": _failure(storage),
         "coordination": _failure(backend.ping, backend.where),
     }
-    checks["dagster_daemon"] = _failure(lambda: _daemon(instance(), daemon_seconds))
+    checks["dagster_daemon"] = _failure(lambda: _daemon(instance(), DAEMON_SECONDS))
     checks["streams"] = (
         "cannot read the streams' heartbeats: the coordination backend is unreachable"
         if checks["coordination"]
-        else _failure(lambda: _streams(backend.beats(), stall_seconds))
+        else _failure(lambda: _streams(backend.beats(), STALL_SECONDS))
     )
     return checks
 
