@@ -8,6 +8,7 @@ from dagster import ConfigurableResource
 
 from ..config import Connector, LoadedConfig
 from ..coordination import RequestBudget, coordination_from, coordination_spec
+from ..ops.metrics import tally_for
 from .client import ExchangeClient
 from .limits import limits_for
 
@@ -34,7 +35,8 @@ class ExchangeResource(ConfigurableResource):
         )
 
     def client(self) -> ExchangeClient:
-        return ExchangeClient(self.settings, self.budget())
+        tally = tally_for(coordination_from(self.coordination))
+        return ExchangeClient(self.settings, self.budget(), tally=tally)
 
 
 def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:

@@ -26,6 +26,7 @@ from arcticdb import QueryBuilder
 
 from ..config import LoadedConfig
 from ..coordination import Coordination, Hold, coordination_from, coordination_spec
+from ..ops.metrics import tally_for
 from .arctic import date_range, read_latest, to_pandas
 from .coverage import Coverage
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
@@ -220,6 +221,7 @@ class CandleStore:
                 )
                 new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
                 self._invalidate_derived(series, library, new.min(), new.max(), hold)
+        self._counted(library, waited, written)
         return WriteResult(written, candles.height - written, waited)
 
     def coverage(self, series: Named, library: str) -> Coverage:
@@ -285,6 +287,7 @@ class CandleStore:
                 date_range=date_range(start_ms, end_ms),
                 prune_previous_versions=True,
             )
+        self._counted(library, hold.waited, frame.height)
 
     def compact(self, series: Named, library: str) -> None:
         """Merge the small segments that batched appends leave into full ones."""
@@ -297,6 +300,11 @@ class CandleStore:
     @property
     def coordinator(self) -> Coordination:
         return coordination_from(self.coordination)
+
+    def _counted(self, library: str, waited: float, rows: int) -> None:
+        tally = tally_for(self.coordinator)  # for /metrics (see `ops.metrics`)
+        tally.add("marketdata_lock_wait_seconds", waited, library=library)
+        tally.add("marketdata_rows_written", rows, library=library)
 
     def lock(self, series: Named):
         """The series' write exclusion (see `coordination`); yields its `Hold`."""
