@@ -30,8 +30,8 @@ class ExchangeResource(ConfigurableResource):
         limit = limits_for(self.settings)
         return RequestBudget(self.budget_path, self.settings.id, limit.weight, limit.period_seconds)
 
-    def client(self) -> ExchangeClient:
-        return ExchangeClient(self.settings, self.budget())
+    def client(self, streaming=None) -> ExchangeClient:
+        return ExchangeClient(self.settings, self.budget(), streaming=streaming)
 
 
 def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:
