@@ -18,7 +18,7 @@ from ..config import Series
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError
 from ..exchange.quirks import RAW_TRADES
-from ..exchange.trades import parse_raw_trades, trades_by_id, unified_trades
+from ..exchange.trades import empty_trades, parse_raw_trades, trades_by_id, unified_trades
 from ..storage.schema import TRADES
 from ..storage.store import CandleStore
 from .connection import EventLog, now_ms
@@ -43,6 +43,7 @@ class TradeStream:
         self.held = 0
         self.counts = Counts()
         self.last_id: int | None = None  # every id up to it is stored
+        self.owed: int | None = None  # the highest id a full buffer refused
         self.run_start: int | None = None  # coverage of this run starts here (ms)
 
     def start(self) -> None:
@@ -64,10 +65,18 @@ class TradeStream:
         self.counts.lag_ms = now - int(frame["timestamp"].dt.epoch("ms").max())
         if self.held + frame.height > self.capacity:
             self.counts.dropped += frame.height
+            self.owed = max(self.owed or 0, int(frame["id"].max()))
+            if self.last_id is None and not self.pending:  # dropped from the very start
+                self._begin(frame.sort("id"))
             self.log("overflow", series=self.series.name, dropped=frame.height, repair="rest")
             return
         self.pending.append(frame)
         self.held += frame.height
+
+    def _begin(self, frame: pl.DataFrame) -> None:
+        """Nothing stored: the stream starts with `frame`'s first trade."""
+        self.last_id = int(frame["id"][0]) - 1
+        self.run_start = int(frame["timestamp"].dt.epoch("ms")[0]) + 1
 
     def _parse(self, trades: list[dict]) -> pl.DataFrame:
         """The exchange's own fields where REST reads them raw, so both store the same rows."""
@@ -78,19 +87,17 @@ class TradeStream:
     async def flush(self) -> None:
         """Write what is contiguous with the stored trades, repairing holes over REST first;
         trades beyond a hole REST cannot close yet wait for the next flush."""
-        if not self.pending:
+        if not self.pending and (self.owed or 0) <= (self.last_id or 0):
             return
-        frame = pl.concat(self.pending).unique("id", keep="first").sort("id")
+        frame = pl.concat(self.pending) if self.pending else empty_trades()
+        frame = frame.unique("id", keep="first").sort("id")
         self.pending, self.held = [], 0
-        if self.last_id is not None:
-            frame = frame.filter(pl.col("id") > self.last_id)
-        if not frame.height:
-            return
-        if self.last_id is None or self.quirk is None:  # nothing stored: start here
-            self.last_id = int(frame["id"][0]) - 1
-            self.run_start = int(frame["timestamp"].dt.epoch("ms")[0]) + 1
+        if frame.height and (self.last_id is None or self.quirk is None):
+            self._begin(frame)  # nothing stored (or no ids to repair by): start here
+        frame = frame.filter(pl.col("id") > self.last_id)
+        holes = _holes(frame["id"], self.last_id + 1, self.owed) if self.quirk else []
         parts, gaps, frontier = [], [], self.last_id
-        for lo, hi in _holes(frame["id"], self.last_id + 1) if self.quirk else []:
+        for lo, hi in holes:
             try:
                 fetched, confirmed, top = await trades_by_id(self.client, self.series, lo, hi)
             except FetchError as e:
@@ -113,7 +120,7 @@ class TradeStream:
                 confirmed_missing=sum(b - a for a, b in confirmed),
             )
         else:
-            frontier = int(frame["id"][-1])
+            frontier = max(int(frame["id"].max() or 0), self.owed or 0, self.last_id)
         rows = pl.concat([frame, *parts]).sort("id")
         if rows.height:
             await asyncio.to_thread(self._write, rows, gaps)
@@ -130,10 +137,11 @@ class TradeStream:
                 self.store.cover(self.series, TRADES, (self.run_start, end), gaps)
 
 
-def _holes(ids: pl.Series, expected: int) -> list[tuple[int, int]]:
-    """Id ranges [lo, hi) missing from the sorted unique `ids`, counting from `expected`."""
+def _holes(ids: pl.Series, expected: int, owed: int | None) -> list[tuple[int, int]]:
+    """Id ranges [lo, hi) missing from the sorted unique `ids`, counting from `expected`, up
+    to `owed` at least (ids a full buffer refused after the last one held)."""
     holes = []
-    for i in ids.to_list():
+    for i in [*ids.to_list(), (owed or 0) + 1]:
         if i > expected:
             holes.append((expected, i))
         expected = i + 1
