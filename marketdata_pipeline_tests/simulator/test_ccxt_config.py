@@ -2,6 +2,7 @@ import asyncio
 
 import ccxt
 import ccxt.async_support as accxt
+import ccxt.pro
 
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.simulator import Simulator, ccxt_config, config_snippet
@@ -10,10 +11,15 @@ from .conftest import make_exchange
 
 
 def test_every_ccxt_api_url_points_at_the_simulator(sim: Simulator) -> None:
-    ex = ccxt.binance(ccxt_config(sim.url))
-    leaks = {k: v for k, v in ex.urls["api"].items() if not v.startswith(sim.url)}
-    assert leaks == {}
+    ex = ccxt.pro.binance(ccxt_config(sim.url))
+    rest = {k: v for k, v in ex.urls["api"].items() if k != "ws"}
+    assert {k: v for k, v in rest.items() if not v.startswith(sim.url)} == {}
     assert ex.urls["api"]["public"] == f"{sim.url}/api/v3"
+    ws = dict(ex.urls["api"]["ws"])
+    ws_urls = [*ws.pop("ws-api").values(), *ws.values()]
+    ws_base = sim.url.replace("http://", "ws://")
+    assert [url for url in ws_urls if not url.startswith(ws_base)] == []
+    assert ex.urls["api"]["ws"]["spot"] == sim.ws_url == f"{ws_base}/ws"
 
 
 def test_sync_load_markets_only_calls_spot_exchange_info(sim: Simulator) -> None:
