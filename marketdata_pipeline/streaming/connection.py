@@ -42,6 +42,7 @@ class Connections:
     def __init__(self, exchange_id: str, log: EventLog, klines: StreamKlines | None) -> None:
         self.exchange_id, self.log, self.klines = exchange_id, log, klines
         self.drops = 0  # every lost connection, whoever was waiting on it
+        self.closing = False  # set when the service closes them itself
         self.on_drop: list[Callable[[], None]] = []
         self.kline_extras: dict[tuple[str, str, int], dict] = {}
 
@@ -70,6 +71,8 @@ class Connections:
         return Watched
 
     def dropped(self, client, reason: str) -> None:
+        if self.closing:
+            return
         self.drops += 1
         self.log("disconnect", exchange=self.exchange_id, url=client.url, reason=reason)
         for forget in self.on_drop:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 
+import ccxt
+
 from ..config import LoadedConfig, Series
 from ..exchange.budget import RequestBudget, budget_path
 from ..exchange.quirks import (
@@ -125,6 +127,7 @@ class ExchangeStreams:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await self._flush(final=True)
+                self.connections.closing = True
 
     def _loops(self, ex, stop: asyncio.Event) -> list:
         """The watch loops (from ccxt's `has`), the snapshot cadences and the flusher."""
@@ -198,11 +201,14 @@ class ExchangeStreams:
             self.trades[trades[0]["symbol"]].offer(list(trades))
 
     def _failed(self, kind: str, error: BaseException) -> None:
-        self.log("watch_error", exchange=self.exchange_id, data=kind, error=error)
+        """A lost connection is logged once, by its hook; anything else here."""
+        if not isinstance(error, ccxt.NetworkError):
+            self.log("watch_error", exchange=self.exchange_id, data=kind, error=error)
 
     def _book_failed(self, error: BaseException) -> None:
-        self.books.failed(error)
-        self._failed("order_book", error)
+        self.books.failed(error)  # a sequence break is logged there, as a resync
+        if not isinstance(error, ccxt.InvalidNonce):
+            self._failed("order_book", error)
 
     async def _flusher(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
