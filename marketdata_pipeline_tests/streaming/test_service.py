@@ -1,16 +1,20 @@
 """The streaming service against the simulator's WebSocket streams, faults included: what it
 stores equals the exchange's history (trades), its true book (snapshots) and REST (candles)."""
 
+import asyncio
+
 import polars as pl
 import pytest
 
 from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.exchange.resource import exchange_resource_key, exchange_resources
 from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import CANDLES, ORDER_BOOKS, TICKERS, TRADES
 from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.streaming import state
+from marketdata_pipeline.trades.ingest import ingest_trades
 
 from .conftest import DEPTH, rest_candles, rest_trades, run_service
 
@@ -83,3 +87,29 @@ def test_dropped_connections_and_a_depth_gap_lose_nothing(fast_sim, stream_confi
     assert any("event=gap_repaired" in line for line in lines)
     assert any("event=resync" in line for line in lines)
     assert any('event=disconnect exchange="binance"' in line for line in lines)
+
+
+@pytest.mark.slow
+def test_a_rest_backfill_of_the_same_trades_during_the_stream_loses_nothing(
+    fast_sim, stream_config
+):
+    """The trades asset's ingest of today runs while the stream writes the same series: both
+    write under the series lock, so every trade of either is kept, once."""
+    series = of(stream_config, "trades")
+    store = store_for(stream_config)
+    day_start = fast_sim.now_ms() // 86_400_000 * 86_400_000
+    backfilled = {}
+
+    async def backfill():
+        await asyncio.sleep(3)  # the stream has started storing: the ranges overlap
+        resource = exchange_resources(stream_config)[exchange_resource_key("binance")]
+        async with resource.client() as client:
+            now = fast_sim.now_ms()
+            backfilled["result"] = await ingest_trades(
+                series, [(day_start, day_start + 86_400_000)], client, store, now - 5_000
+            )
+
+    run_service(stream_config, 10, during=backfill)
+    trades = check_trades(fast_sim, stream_config)
+    assert backfilled["result"].rows_written > 0
+    assert int(trades["timestamp"].dt.epoch("ms").min()) < day_start + 60_000  # REST's part
