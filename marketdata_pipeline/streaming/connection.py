@@ -96,10 +96,14 @@ class Gate:
         self.budget, self.base, self.cap = budget, base, cap
         self.failures = 0
 
+    def delay(self) -> float:
+        """Seconds to wait before the next attempt: none after a success."""
+        if not self.failures:
+            return 0.0
+        return min(self.cap, self.base * 2 ** (self.failures - 1)) * (0.5 + random.random())
+
     async def attempt(self) -> None:
-        if self.failures:
-            delay = min(self.cap, self.base * 2 ** (self.failures - 1))
-            await asyncio.sleep(delay * (0.5 + random.random()))
+        await asyncio.sleep(self.delay())
         await self.budget.acquire(1)
 
 

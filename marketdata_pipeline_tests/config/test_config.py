@@ -173,3 +173,24 @@ exchanges:
     assert [s.name for s in off.trade_series] == ["binance/btc_usdt/trades"]
     assert [s.name for s in off.polled_series] == ["binance/btc_usdt/ticker"]
     assert len(on.trade_series) == 2 and len(on.polled_series) == 3
+
+
+def test_streamed_markets_are_those_with_stream_true(tmp_path):
+    config = load_config(
+        write(
+            tmp_path, VALID.replace("start: 2024-01-01", "start: 2024-01-01\n        stream: true")
+        )
+    )
+    assert config.streamed_markets == {("binance", "BTC/USDT")}
+    assert all(config.streamed(s) for s in config.series)
+    assert not load_config(write(tmp_path, VALID)).streamed_markets
+
+
+def test_stream_on_an_exchange_without_websocket_support_is_one_line(tmp_path):
+    text = VALID.replace("id: binance", "id: bitflyer").replace(
+        "start: 2024-01-01", "start: 2024-01-01\n        stream: true"
+    )
+    assert (
+        "exchanges[bitflyer]: markets[BTC/USDT].stream: ccxt has no WebSocket support for bitflyer;"
+        " remove `stream: true`"
+    ) in error_of(tmp_path, text)
