@@ -8,6 +8,7 @@ place can move (to the coordination backend) without touching the callers.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +72,35 @@ def read(path: Path) -> dict[str, dict]:
         return {name: json.loads(state) for name, state in db.execute("SELECT * FROM streams")}
     finally:
         db.close()
+
+
+def status_rows(path: Path, names: list[str], now_ms: int) -> list[dict]:
+    """One row per streamed series for `marketdata status`: a stream whose process is gone
+    shows as not connected, whatever it last recorded."""
+    records = read(path)
+    rows = []
+    for name in names:
+        r = records.get(name, {})
+        alive = r.get("pid") is not None and _alive(r["pid"])
+        last = r.get("last_message_ms")
+        rows.append(
+            {
+                "stream": name,
+                "connected": "never" if not r else "yes" if alive and r["connected"] else "no",
+                "last_message": "-" if last is None else f"{(now_ms - last) / 1000:.0f}s ago",
+                "lag_ms": "-" if r.get("lag_ms") is None else r["lag_ms"],
+                **{k: r.get(k, 0) for k in ("reconnects", "resyncs", "gaps_repaired")},
+                "rows_written": r.get("rows_written", 0),
+            }
+        )
+    return rows
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
