@@ -57,7 +57,7 @@ def stream(ctx: click.Context, exchange: str | None, symbol: str | None, for_sec
     streamed = [s.name for s in chosen if config.streamed(s)]
     polled = [s.name for s in chosen if not config.streamed(s)]
     say(
-        f"streaming {len(streamed)} series ({', '.join(streamed) or 'none'}) and polling"
+        f"collecting: streaming {len(streamed)} series ({', '.join(streamed) or 'none'}) and polling"
         f" {len(polled)} ({', '.join(polled) or 'none'}); stop with Ctrl-C"
     )
     asyncio.run(run())
