@@ -20,6 +20,7 @@ class Connection:
         """Why the connection ended; the hub sets it before closing the connection itself."""
         self._loop = asyncio.get_running_loop()
         self._outbox: asyncio.Queue[tuple[float, str | None, int]] = asyncio.Queue()
+        self._closing = False
         self._writer = asyncio.create_task(self._write())
 
     def send(self, text: str, delay_s: float, stream: str | None = None) -> None:
@@ -46,6 +47,7 @@ class Connection:
                 await asyncio.sleep(wait)
             try:
                 if text is None:
+                    self._closing = True
                     await self.ws.close(code=code)
                     return
                 await self.ws.send_str(text)
@@ -53,6 +55,8 @@ class Connection:
                 return  # closed under us; the handler records the disconnect
 
     async def finish(self) -> None:
-        self._writer.cancel()
+        """Stop writing; a close handshake under way is left to finish."""
+        if not self._closing:
+            self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer

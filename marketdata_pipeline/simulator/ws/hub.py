@@ -68,8 +68,9 @@ class Hub:
         self.state.stats.ws.opened()
         tail = request.match_info.get("tail", "")
         initial = request.query.get("streams", "").split("/") if conn.combined else [tail]
-        with contextlib.suppress(UnknownStream):
-            self._subscribe(conn, [name for name in initial if name])
+        if any(initial):  # ``/ws/0`` (ccxt.pro) names no stream: nothing to subscribe
+            with contextlib.suppress(UnknownStream):
+                self._subscribe(conn, [name for name in initial if name])
         try:
             async for message in ws:
                 if message.type == web.WSMsgType.TEXT:
@@ -143,6 +144,7 @@ class Hub:
 
     def tick(self) -> None:
         now, faults = self.state.clock(), self.state.injector.faults
+        self._enforce(now)
         loop_now = asyncio.get_running_loop().time()
         for name, feed in list(self.feeds.items()):
             if loop_now < self._due[name]:
@@ -151,11 +153,11 @@ class Hub:
             texts = feed.poll(now, faults.maintenance)
             if texts and isinstance(feed, DepthFeed) and self._withhold(feed):
                 texts = []
-            for conn in self.subscribers[name]:
+            live = [conn for conn in self.subscribers[name] if conn.cause == "client"]
+            for conn in live:  # not the ones closing
                 for text in texts:
                     conn.send(text, self._delay_s, name)
-            self.state.stats.ws.sent(name, len(texts) * len(self.subscribers[name]))
-        self._enforce(now)
+            self.state.stats.ws.sent(name, len(texts) * len(live))
 
     def _withhold(self, feed: DepthFeed) -> bool:
         """Whether to drop this diff event: one armed by ``skip_depth``, or the dice."""
