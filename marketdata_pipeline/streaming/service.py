@@ -11,6 +11,7 @@ collector's, and every write takes the series lock, so a REST backfill may run b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import ccxt
 
 from ..config import LoadedConfig, Series
 from ..exchange.budget import RequestBudget, budget_path
+from ..exchange.errors import FetchError
 from ..exchange.quirks import (
     CONNECTION_LIMITS,
     DEFAULT_CONNECTION_LIMIT,
@@ -99,13 +101,26 @@ class ExchangeStreams:
         return [s for s in self.series if s.data == data]
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Stream until `stop`; an exchange that cannot be reached is tried again (backing
+        off, saying so) until it answers or the service stops."""
+        gate = Gate(self.connect_budget)
+        while not stop.is_set():
+            try:
+                await self._run(stop)
+                return
+            except FetchError as e:
+                gate.failures += 1
+                delay = gate.delay()
+                self.log("unreachable", exchange=self.exchange_id, error=e, retry_s=round(delay))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         resource = exchange_resources(self.service.config)[exchange_resource_key(self.exchange_id)]
         client = resource.client(streaming=self.connections.wrap)
         store = self.service.store
         async with client:
             ex = self.exchange = client.exchange
-            for s in self.series:
-                client.check_market(s)
             self.trades = {
                 s.symbol: TradeStream(s, store, client, self.log) for s in self.of("trades")
             }
@@ -114,20 +129,26 @@ class ExchangeStreams:
             self.books = BookStream(ex, self.of("order_book"), self.log)
             self.tickers = TickerStream(self.of("ticker"), self.log)
             self.candles = CandleStream(ex, self.of("candles"), self.connections)
-            self.connections.on_drop += [
+            self.connections.on_drop[:] = [
                 self.books.dropped,
                 self.tickers.dropped,
                 self.candles.dropped,
             ]
             tasks = [asyncio.create_task(c) for c in self._loops(ex, stop)]
+            stopping = asyncio.create_task(stop.wait())
             try:
-                await stop.wait()
+                # A loop never ends by itself: one that does failed, and the service with it
+                # (after writing what it holds) rather than going on without it.
+                await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in tasks:
+                for task in [*tasks, stopping]:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, stopping, return_exceptions=True)
                 await self._flush(final=True)
                 self.connections.closing = True
+            for task in tasks:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()
 
     def _loops(self, ex, stop: asyncio.Event) -> list:
         """The watch loops (from ccxt's `has`), the snapshot cadences and the flusher."""

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from marketdata_pipeline.books.layout import snapshot_rows
+from marketdata_pipeline.config import load_config
 from marketdata_pipeline.exchange.resource import exchange_resource_key, exchange_resources
 from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.simulator.book import book_at
@@ -16,7 +17,8 @@ from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.streaming import state
 from marketdata_pipeline.trades.ingest import ingest_trades
 
-from .conftest import DEPTH, rest_candles, rest_trades, run_service
+from ..conftest import free_port, write_config
+from .conftest import DEPTH, rest_candles, rest_trades, run_service, streamed_market
 
 BTC = make_specs(None, 120)["BTCUSDT"]
 
@@ -113,3 +115,15 @@ def test_a_rest_backfill_of_the_same_trades_during_the_stream_loses_nothing(
     trades = check_trades(fast_sim, stream_config)
     assert backfilled["result"].rows_written > 0
     assert int(trades["timestamp"].dt.epoch("ms").min()) < day_start + 60_000  # REST's part
+
+
+def test_an_unreachable_exchange_is_retried_until_stopped(tmp_path):
+    config = load_config(
+        write_config(
+            tmp_path, f"http://127.0.0.1:{free_port()}", [streamed_market()], max_retries=0
+        )
+    )
+    _, lines = run_service(config, 3)
+    unreachable = [line for line in lines if "event=unreachable" in line]
+    assert len(unreachable) >= 2  # tried again, saying so each time
+    assert 'exchange="binance"' in unreachable[0] and "load markets" in unreachable[0]
