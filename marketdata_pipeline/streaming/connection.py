@@ -108,7 +108,6 @@ class Gate:
 
 
 async def watch_loop(
-    name: str,
     connections: Connections,
     gate: Gate,
     watch: Callable[[], Awaitable],

@@ -156,10 +156,9 @@ class ExchangeStreams:
         loops = []
 
         def add(kind: str, watches: list, handle, on_error=None) -> None:
-            for i, watch in enumerate(watches):
+            for watch in watches:
                 loops.append(
                     watch_loop(
-                        f"{self.exchange_id} {kind} {i}",
                         self.connections,
                         Gate(self.connect_budget),
                         watch,
