@@ -12,7 +12,7 @@ import polars as pl
 
 from marketdata_pipeline.exchange.quirks import RAW_TRADES
 from marketdata_pipeline.exchange.trades import parse_raw_trades
-from marketdata_pipeline.simulator import ccxt_config
+from marketdata_pipeline.simulator import Faults, ccxt_config
 from marketdata_pipeline.storage.schema import TRADES
 from marketdata_pipeline.streaming.connection import EventLog
 from marketdata_pipeline.streaming.trades_stream import TradeStream
@@ -98,3 +98,23 @@ def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_proje
     assert stream.last_id == raw[19]["a"]
     # The trade beyond the hole waits for the next flush, not dropped.
     assert [int(i) for i in pl.concat(stream.pending)["id"]] == [ahead["a"]]
+
+
+def test_a_hole_the_exchange_confirms_is_recorded_as_a_gap(make_project, simulator):
+    project = make_project([market(trades=True)])
+    raw = history(simulator, 100)
+    outage = (raw[40]["T"], raw[60]["T"])  # the exchange lost these trades' ids for good
+    simulator.set_faults(Faults(maintenance=(outage,)))
+    exchange = ccxt.binance(ccxt_config(simulator.url))
+    kept = exchange.publicGetAggTrades({"symbol": "BTCUSDT", "fromId": raw[0]["a"], "limit": 100})
+    kept = [r for r in kept if r["a"] <= raw[-1]["a"]]
+    missing = sorted({r["a"] for r in raw} - {r["a"] for r in kept})
+    assert missing
+    # The stream delivered what the exchange kept, less a few seconds lost in a reconnect.
+    stream, stored, lines = run_stream(project, [as_stream(kept[:30]), as_stream(kept[45:])])
+    assert stored.sort("id").equals(parse_raw_trades(kept, QUIRK))
+    assert stream.last_id == raw[-1]["a"]
+    gaps = project.store.coverage(project.config.trade_series[0], TRADES).gaps
+    assert gaps == [(missing[0], missing[-1] + 1)]
+    repaired = [x for x in lines if "event=gap_repaired" in x]
+    assert [x.endswith(f"confirmed_missing={len(missing)}") for x in repaired].count(True) == 1
