@@ -132,5 +132,21 @@ async def watch_loop(
         handle(answer)
 
 
+def per_symbols(ex, flag: str, many: str, one: str, symbols: list[str], params: dict) -> list:
+    """One call for all symbols where ccxt's `has` says the exchange can, else one per symbol."""
+    if ex.has.get(flag):
+        return [lambda: getattr(ex, many)(symbols, params=params)]
+    return [lambda s=s: getattr(ex, one)(s, params=params) for s in symbols]
+
+
+def as_tickers(ex, symbol: str, params: dict):
+    """`watch_ticker` of one symbol answering like `watch_tickers` (where ccxt lacks it)."""
+
+    async def watch():
+        return {symbol: await ex.watch_ticker(symbol, params)}
+
+    return watch
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -31,13 +32,16 @@ from ..exchange.quirks import (
 )
 from ..exchange.resource import exchange_resource_key, exchange_resources
 from ..storage.locks import lease
+from ..storage.schema import LIBRARY_OF
 from ..storage.store import CandleStore
 from . import state
 from .books_stream import BookStream, TickerStream
 from .candles_stream import CandleStream
 from .collector import Collector
-from .connection import Connections, EventLog, Gate, watch_loop
+from .connection import Connections, EventLog, Gate, as_tickers, per_symbols, watch_loop
 from .trades_stream import TradeStream
+
+COMPACT_SECONDS = 3600.0
 
 
 class StreamService:
@@ -145,6 +149,7 @@ class ExchangeStreams:
                     task.cancel()
                 await asyncio.gather(*tasks, stopping, return_exceptions=True)
                 await self._flush(final=True)
+                await self._compact()
                 self.connections.closing = True
             for task in tasks:
                 if not task.cancelled() and task.exception() is not None:
@@ -171,7 +176,7 @@ class ExchangeStreams:
             p = params.get("trades", {})
             add(
                 "trades",
-                _per_symbols(
+                per_symbols(
                     ex,
                     "watchTradesForSymbols",
                     "watch_trades_for_symbols",
@@ -185,7 +190,7 @@ class ExchangeStreams:
             symbols = [s.symbol for s in books]
             add(
                 "order_book",
-                _per_symbols(
+                per_symbols(
                     ex,
                     "watchOrderBookForSymbols",
                     "watch_order_book_for_symbols",
@@ -203,7 +208,7 @@ class ExchangeStreams:
             if ex.has.get("watchTickers"):
                 watches = [lambda: ex.watch_tickers(symbols, p)]
             else:
-                watches = [_as_tickers(ex, s, p) for s in symbols]
+                watches = [as_tickers(ex, s, p) for s in symbols]
             add("ticker", watches, self.tickers.handle)
             loops.append(self.tickers.snapshots(tickers[0].every_seconds, stop))
         if candles := self.of("candles"):
@@ -231,9 +236,20 @@ class ExchangeStreams:
             self._failed("order_book", error)
 
     async def _flusher(self, stop: asyncio.Event) -> None:
+        compacted = time.monotonic()
         while not stop.is_set():
             await asyncio.sleep(self.service.flush_seconds)
             await self._flush()
+            if time.monotonic() - compacted > COMPACT_SECONDS:
+                compacted = time.monotonic()
+                await self._compact()
+
+    async def _compact(self) -> None:
+        """A write a second leaves a segment a second: the trades and candles written are
+        compacted about once an hour and on exit (books and tickers by their daily asset)."""
+        for series in [*self.of("trades"), *self.of("candles")]:
+            library = LIBRARY_OF[series.data]
+            await asyncio.to_thread(self.service.store.compact, series, library)
 
     async def _flush(self, final: bool = False) -> None:
         store = self.service.store
@@ -266,17 +282,3 @@ class ExchangeStreams:
             self.service.written[series.name] = counts.rows_written
             if final:
                 self.log("flush", series=series.name, rows_written=counts.rows_written)
-
-
-def _per_symbols(ex, flag: str, many: str, one: str, symbols: list[str], params: dict) -> list:
-    """One call for all symbols where ccxt's `has` says the exchange can, else one per symbol."""
-    if ex.has.get(flag):
-        return [lambda: getattr(ex, many)(symbols, params=params)]
-    return [lambda s=s: getattr(ex, one)(s, params=params) for s in symbols]
-
-
-def _as_tickers(ex, symbol: str, params: dict):
-    async def watch():
-        return {symbol: await ex.watch_ticker(symbol, params)}
-
-    return watch

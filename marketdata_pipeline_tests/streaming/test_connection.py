@@ -4,8 +4,7 @@ ccxt's `has` flags, connection attempts back off and share the exchange's connec
 import asyncio
 
 from marketdata_pipeline.exchange.budget import RequestBudget
-from marketdata_pipeline.streaming.connection import Connections, EventLog, Gate
-from marketdata_pipeline.streaming.service import _per_symbols
+from marketdata_pipeline.streaming.connection import Connections, EventLog, Gate, per_symbols
 
 from ..conftest import market
 
@@ -32,9 +31,9 @@ def test_watch_methods_follow_ccxts_has_flags():
     import ccxt.pro
 
     exchange = ccxt.pro.binance()
-    assert len(_per_symbols(exchange, "watchTradesForSymbols", "a", "b", ["X", "Y"], {})) == 1
+    assert len(per_symbols(exchange, "watchTradesForSymbols", "a", "b", ["X", "Y"], {})) == 1
     exchange.has["watchTradesForSymbols"] = False
-    assert len(_per_symbols(exchange, "watchTradesForSymbols", "a", "b", ["X", "Y"], {})) == 2
+    assert len(per_symbols(exchange, "watchTradesForSymbols", "a", "b", ["X", "Y"], {})) == 2
 
 
 def test_connection_attempts_back_off_and_share_the_connection_limit(tmp_path):

@@ -3,6 +3,7 @@ stores equals the exchange's history (trades), its true book (snapshots) and RES
 
 import asyncio
 
+import arcticdb
 import polars as pl
 import pytest
 
@@ -14,6 +15,7 @@ from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import CANDLES, ORDER_BOOKS, TICKERS, TRADES
 from marketdata_pipeline.storage.store import store_for
+from marketdata_pipeline.streaming import service as service_module
 from marketdata_pipeline.streaming import state
 from marketdata_pipeline.trades.ingest import ingest_trades
 
@@ -127,3 +129,24 @@ def test_an_unreachable_exchange_is_retried_until_stopped(tmp_path):
     unreachable = [line for line in lines if "event=unreachable" in line]
     assert len(unreachable) >= 2  # tried again, saying so each time
     assert 'exchange="binance"' in unreachable[0] and "load markets" in unreachable[0]
+
+
+@pytest.fixture
+def few_segments():
+    """ArcticDB calls a symbol fragmented from 2 small segments (default 100)."""
+    arcticdb.config.set_config_int("SymbolDataCompact.SegmentCount", 2)
+    yield
+    arcticdb.config.set_config_int("SymbolDataCompact.SegmentCount", 100)
+
+
+def test_streamed_trades_and_candles_are_compacted(
+    fast_sim, stream_config, monkeypatch, few_segments
+):
+    monkeypatch.setattr(service_module, "COMPACT_SECONDS", 0.0)  # every flush, not hourly
+    run_service(stream_config, 5)
+    store = store_for(stream_config)
+    for data, library in (("trades", TRADES), ("candles", CANDLES)):
+        lib = store.library(library)
+        name = of(stream_config, data).name
+        assert lib.has_symbol(name)
+        assert not lib.is_symbol_fragmented(name)
