@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                 *flags, dest=field.name, choices=REJECTIONS, default="", help=help_text
             )
         else:
-            kind = int if field.name in ("seed", "weight_limit", "storm_retry_after_s") else float
+            integers = ("seed", "weight_limit", "storm_retry_after_s", "ws_connection_limit")
+            kind = int if field.name in integers else float
             parser.add_argument(
                 *flags, dest=field.name, type=kind, default=field.default, help=help_text
             )

@@ -73,6 +73,9 @@ class Faults:
     ws_drop_every_s: float = _opt(
         0.0, "cut every WebSocket connection (no close frame) every N simulated seconds (0: never)"
     )
+    ws_connection_limit: int = _opt(
+        0, "new WebSocket connections per IP in any 5 simulated minutes (Binance: 300; 0: no limit)"
+    )
     seed: int = _opt(0, "seed of the fault dice")
 
     def __post_init__(self) -> None:

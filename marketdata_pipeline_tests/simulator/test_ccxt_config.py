@@ -1,4 +1,5 @@
 import asyncio
+from pathlib import Path
 
 import ccxt
 import ccxt.async_support as accxt
@@ -8,6 +9,8 @@ from marketdata_pipeline.config import load_config
 from marketdata_pipeline.simulator import Simulator, ccxt_config, config_snippet
 
 from .conftest import make_exchange
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_ccxt_api_url_points_at_the_simulator(sim: Simulator) -> None:
@@ -63,3 +66,8 @@ def test_okx_config_snippet_is_a_valid_project_config(okx_sim: Simulator, tmp_pa
     assert connector.id == "okx"
     assert connector.ccxt == ccxt_config(okx_sim.url, "okx")
     assert connector.ccxt["urls"]["api"] == {"rest": okx_sim.url}
+
+
+def test_the_demo_connector_points_rest_and_streams_at_the_demo_simulator() -> None:
+    (connector,) = load_config(ROOT / "marketdata.demo.yaml").connectors
+    assert connector.ccxt["urls"] == ccxt_config("http://127.0.0.1:8765")["urls"]

@@ -31,6 +31,7 @@ from marketdata_pipeline.simulator.ws.streams import UnknownStream, make_feed
 TICK_S = 0.05
 HUB = web.AppKey("ws_hub", "Hub")
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
+_LIMIT_WINDOW_MS = 300_000
 
 
 def _error(code: int, msg: str, request_id: Any = None) -> str:
@@ -49,6 +50,7 @@ class Hub:
         self._snapshots: dict[str, deque[int]] = defaultdict(lambda: deque(maxlen=64))
         self._rng = random.Random(0)
         self._last_drop: int | None = None
+        self._opened: dict[str, deque[int]] = defaultdict(deque)
 
     @property
     def _delay_s(self) -> float:
@@ -58,8 +60,25 @@ class Hub:
         """A REST depth snapshot was served: depth diffs must also reach a book built on it."""
         self._snapshots[market_id].append(update_id)
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    def _admit(self, ip: str) -> web.Response | None:
+        """Binance's limit on new connections per IP in any 5 minutes, if one is set: over it,
+        the handshake is answered 429 (code -1003) instead of being upgraded."""
+        limit, now = self.state.injector.faults.ws_connection_limit, self.state.clock()
+        opened = self._opened[ip]
+        while opened and opened[0] <= now - _LIMIT_WINDOW_MS:
+            opened.popleft()
+        if limit and len(opened) >= limit:
+            self.state.stats.ws.refused()
+            msg = f"Too many new connections; current limit is {limit} per 5 minutes."
+            return web.json_response({"code": -1003, "msg": msg}, status=429)
+        opened.append(now)
+        return None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         """``/ws``, ``/ws/{tail}`` and ``/stream``: one client connection, until it ends."""
+        refusal = self._admit(request.remote or "127.0.0.1")
+        if refusal is not None:
+            return refusal
         ws = web.WebSocketResponse(heartbeat=20.0)  # Binance pings every 20 s
         await ws.prepare(request)
         conn = Connection(ws, request, combined=request.path == "/stream")

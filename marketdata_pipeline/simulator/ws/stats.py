@@ -12,7 +12,8 @@ class WsStats:
 
     Disconnect causes: ``client`` (the client closed or went away), ``drop`` (cut without a
     close frame), ``shutdown`` (``serverShutdown`` then close), ``max_age`` (the forced
-    disconnect after ``ws_max_connection_s``). ``depth_skipped`` counts withheld diff events.
+    disconnect after ``ws_max_connection_s``). ``connections_refused`` counts handshakes over
+    ``ws_connection_limit``, ``depth_skipped`` withheld diff events.
     """
 
     def __init__(self) -> None:
@@ -22,6 +23,7 @@ class WsStats:
     def reset(self) -> None:
         with self._lock:
             self._opened = 0
+            self._refused = 0
             self._open = 0
             self._subscribe_requests = 0
             self._subscriptions: Counter[str] = Counter()
@@ -33,6 +35,10 @@ class WsStats:
         with self._lock:
             self._opened += 1
             self._open += 1
+
+    def refused(self) -> None:
+        with self._lock:
+            self._refused += 1
 
     def closed(self, cause: str) -> None:
         with self._lock:
@@ -57,6 +63,7 @@ class WsStats:
             return {
                 "connections_opened": self._opened,
                 "connections_open": self._open,
+                "connections_refused": self._refused,
                 "subscribe_requests": self._subscribe_requests,
                 "subscriptions": dict(self._subscriptions),
                 "messages_by_stream": dict(self._messages),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -55,6 +56,17 @@ class RawClient:
             if not (isinstance(message, dict) and "id" in message):
                 events.append(message)
         return events
+
+
+def settled_ws_stats(sim: Simulator) -> dict[str, Any]:
+    """``stats()["ws"]`` once the server has finished every connection (a client may see its
+    connection end a moment before the server's handler records why)."""
+    for _ in range(100):
+        stats = sim.stats()["ws"]
+        if stats["connections_open"] == 0:
+            return stats
+        time.sleep(0.05)
+    raise AssertionError(f"connections still open after 5 s: {stats}")
 
 
 def run_client(url: str, body: Callable[[RawClient], Any]) -> Any:

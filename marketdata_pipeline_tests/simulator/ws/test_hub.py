@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,7 @@ import requests
 
 from marketdata_pipeline.simulator import Faults, Simulator
 
-from .conftest import SPEED, RawClient, run_client
+from .conftest import SPEED, RawClient, run_client, settled_ws_stats
 
 
 def test_subscribe_list_and_unsubscribe_answer_as_binance(fast_sim: Simulator) -> None:
@@ -71,35 +72,44 @@ def test_combined_streams_wrap_events_and_raw_paths_subscribe_at_connect(
 
 
 def test_stats_count_connections_subscriptions_and_every_message(fast_sim: Simulator) -> None:
-    async def body(client: RawClient) -> int:
+    async def read(client: RawClient) -> int:
+        """Events until the UNSUBSCRIBE answer, which leaves after every event queued before."""
         await client.request("SUBSCRIBE", ["btcusdt@aggTrade"])
         events = await client.events_until(lambda got: len(got) >= 50)
         await client.ws.send_str(
             json.dumps({"method": "UNSUBSCRIBE", "params": ["btcusdt@aggTrade"], "id": 9})
         )
-        while (message := await client.receive()).get("id") != 9:  # events queued before it
+        while (message := await client.receive()).get("id") != 9:
             events.append(message)
         return len(events)
 
-    received = run_client(fast_sim.ws_url, body)
+    async def two(client: RawClient) -> int:  # a second connection on the same stream
+        async with aiohttp.ClientSession() as session, session.ws_connect(fast_sim.ws_url) as ws:
+            return sum(await asyncio.gather(read(client), read(RawClient(ws))))
+
+    received = run_client(fast_sim.ws_url, two)
     listed = run_client(fast_sim.ws_url, lambda client: client.request("LIST_SUBSCRIPTIONS"))
     assert listed == {"result": [], "id": 1}  # answers are not stream messages
-    ws = requests.get(fast_sim.url + "/sim/stats").json()["ws"]
+    ws = settled_ws_stats(fast_sim)
+    assert requests.get(fast_sim.url + "/sim/stats").json()["ws"] == ws
     assert ws == {
-        "connections_opened": 2,
+        "connections_opened": 3,
         "connections_open": 0,
-        "subscribe_requests": 1,
-        "subscriptions": {"btcusdt@aggTrade": 1},
+        "connections_refused": 0,
+        "subscribe_requests": 2,
+        "subscriptions": {"btcusdt@aggTrade": 2},
         "messages_by_stream": {"btcusdt@aggTrade": received},
         "messages": received,
-        "disconnects": {"client": 2},
+        "disconnects": {"client": 3},
         "depth_skipped": 0,
     }
+    assert fast_sim._hub is not None and fast_sim._hub.feeds == {}  # nobody left: none polled
 
 
 async def _until_closed(client: RawClient) -> tuple[list[Any], int | None]:
-    """Every message until the connection ends, and its close code (1006: cut without one)."""
-    messages = []
+    """Every message until the connection ends, and its close code (1006: cut without one);
+    None if it is still open after a simulated minute of events."""
+    messages: list[Any] = []
     while True:
         message = await client.ws.receive(timeout=10)
         if message.type == aiohttp.WSMsgType.CLOSE:  # a close frame, with its code
@@ -107,6 +117,9 @@ async def _until_closed(client: RawClient) -> tuple[list[Any], int | None]:
         if message.type != aiohttp.WSMsgType.TEXT:
             return messages, client.ws.close_code
         messages.append(json.loads(message.data))
+        times = [m["E"] for m in messages if isinstance(m, dict) and "E" in m]
+        if times and times[-1] - times[0] > 60_000:
+            return messages, None
 
 
 def _subscribed_then(sim: Simulator, act: str, stream: str = "btcusdt@aggTrade") -> Any:
@@ -114,11 +127,12 @@ def _subscribed_then(sim: Simulator, act: str, stream: str = "btcusdt@aggTrade")
 
     async def body(client: RawClient) -> tuple[list[Any], int | None]:
         await client.request("SUBSCRIBE", [stream])
-        await client.events_until(lambda got: len(got) >= 1)
+        seen = await client.events_until(lambda got: len(got) >= 1)
         loop = asyncio.get_running_loop()
         url = f"{sim.url}/sim/ws/{act}"
         assert (await loop.run_in_executor(None, requests.post, url)).json() == {"ok": True}
-        return await _until_closed(client)
+        messages, code = await _until_closed(client)
+        return seen + messages, code
 
     return run_client(sim.ws_url, body)
 
@@ -126,14 +140,17 @@ def _subscribed_then(sim: Simulator, act: str, stream: str = "btcusdt@aggTrade")
 def test_drop_cuts_every_connection_without_a_close_frame(fast_sim: Simulator) -> None:
     _, code = _subscribed_then(fast_sim, "drop")
     assert code == 1006
-    assert fast_sim.stats()["ws"]["disconnects"] == {"drop": 1}
+    assert settled_ws_stats(fast_sim)["disconnects"] == {"drop": 1}
 
 
 def test_shutdown_sends_server_shutdown_then_closes(fast_sim: Simulator) -> None:
+    fast_sim.set_faults(Faults(ws_delay_ms=300))  # events go on meanwhile: none sent after
     messages, code = _subscribed_then(fast_sim, "shutdown")
     assert code == 1001
     assert messages[-1] == {"e": "serverShutdown", "E": messages[-1]["E"]}
-    assert fast_sim.stats()["ws"]["disconnects"] == {"shutdown": 1}
+    ws = settled_ws_stats(fast_sim)
+    assert ws["disconnects"] == {"shutdown": 1}
+    assert ws["messages_by_stream"] == {"btcusdt@aggTrade": len(messages) - 1}
 
 
 def test_skip_depth_leaves_one_gap_in_the_update_ids(fast_sim: Simulator) -> None:
@@ -146,7 +163,7 @@ def test_skip_depth_leaves_one_gap_in_the_update_ids(fast_sim: Simulator) -> Non
     events = run_client(fast_sim.ws_url, body)
     gaps = [b["U"] - a["u"] - 1 for a, b in itertools.pairwise(events)]
     assert len([g for g in gaps if g]) == 1 and min(gaps) == 0
-    assert fast_sim.stats()["ws"]["depth_skipped"] == 1
+    assert settled_ws_stats(fast_sim)["depth_skipped"] == 1
 
 
 def test_connections_close_at_their_maximum_age(fast_sim: Simulator) -> None:
@@ -161,7 +178,7 @@ def test_connections_close_at_their_maximum_age(fast_sim: Simulator) -> None:
     assert code == 1000
     events = messages[1:]  # after the answer: the first was sent after the connection opened
     assert events[-1]["E"] - events[0]["E"] < 30_000 <= fast_sim.now_ms() - opened
-    assert fast_sim.stats()["ws"]["disconnects"] == {"max_age": 1}
+    assert settled_ws_stats(fast_sim)["disconnects"] == {"max_age": 1}
 
 
 def test_periodic_drops_cut_connections_until_switched_off(fast_sim: Simulator) -> None:
@@ -171,7 +188,7 @@ def test_periodic_drops_cut_connections_until_switched_off(fast_sim: Simulator) 
         await client.request("SUBSCRIBE", ["btcusdt@aggTrade"])
         return await _until_closed(client)
 
-    assert run_client(fast_sim.ws_url, body)[1] == 1006
+    assert run_client(fast_sim.ws_url, body)[1] == 1006  # within a simulated minute
     assert run_client(fast_sim.ws_url, body)[1] == 1006
     fast_sim.set_faults(Faults())
 
@@ -182,7 +199,7 @@ def test_periodic_drops_cut_connections_until_switched_off(fast_sim: Simulator) 
         return len(events)
 
     assert run_client(fast_sim.ws_url, lasts) > 0
-    assert fast_sim.stats()["ws"]["disconnects"] == {"drop": 2, "client": 1}
+    assert settled_ws_stats(fast_sim)["disconnects"] == {"drop": 2, "client": 1}
 
 
 def test_delayed_messages_arrive_late_and_in_order(fast_sim: Simulator) -> None:
@@ -199,3 +216,27 @@ def test_delayed_messages_arrive_late_and_in_order(fast_sim: Simulator) -> None:
     lags = run_client(fast_sim.ws_url, body)
     assert [a for a, _ in lags] == list(range(lags[0][0], lags[0][0] + 20))
     assert min(lag for _, lag in lags) >= 500 * SPEED  # simulated ms: 0.5 s of real time
+
+
+def test_new_connections_over_the_limit_are_refused_for_five_minutes() -> None:
+    with Simulator(speed=120, faults=Faults(ws_connection_limit=2)) as sim:
+
+        async def handshakes() -> list[Any]:
+            answers: list[Any] = []
+            async with aiohttp.ClientSession() as session:
+                for _ in range(3):
+                    try:
+                        async with session.ws_connect(sim.ws_url):
+                            answers.append("open")
+                    except aiohttp.WSServerHandshakeError as refused:
+                        async with session.get(sim.ws_url) as answer:  # the body, once more
+                            answers.append((refused.status, await answer.json()))
+            return answers
+
+        assert asyncio.run(handshakes()) == ["open", "open", (429, {
+            "code": -1003, "msg": "Too many new connections; current limit is 2 per 5 minutes."
+        })]  # fmt: skip
+        time.sleep(2.6)  # 5.2 simulated minutes at speed 120: the first ones left the window
+        assert run_client(sim.ws_url, lambda client: client.request("LIST_SUBSCRIPTIONS"))
+        stats = settled_ws_stats(sim)
+    assert (stats["connections_opened"], stats["connections_refused"]) == (3, 2)

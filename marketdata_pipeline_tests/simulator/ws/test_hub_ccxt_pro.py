@@ -16,6 +16,8 @@ from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.ticker import ticker
 from marketdata_pipeline.simulator.ws.feeds import DIFF_DEPTH
 
+from .conftest import settled_ws_stats
+
 
 def _watch(sim: Simulator, body: Callable[[ccxt.pro.binance], Awaitable[Any]]) -> Any:
     async def main() -> Any:
@@ -114,7 +116,7 @@ def test_a_skipped_depth_update_makes_the_next_watch_raise_then_it_resyncs(
     book = _watch(fast_sim, body)
     expected = book_at(spec, book["nonce"], DIFF_DEPTH, now_ms=fast_sim.now_ms()).to_ccxt(spec)
     assert book["bids"] == expected["bids"]
-    assert fast_sim.stats()["ws"]["depth_skipped"] == 1
+    assert settled_ws_stats(fast_sim)["depth_skipped"] == 1
     assert fast_sim.stats()["depth_requests"] == 2
 
 
@@ -144,5 +146,5 @@ def test_a_cut_closed_or_aged_connection_fails_the_pending_watch_then_reconnects
         return await exchange.watch_trades("BTC/USDT")
 
     assert _watch(fast_sim, body)
-    ws = fast_sim.stats()["ws"]
+    ws = settled_ws_stats(fast_sim)
     assert ws["connections_opened"] == 2 and ws["disconnects"][cause] == 1
