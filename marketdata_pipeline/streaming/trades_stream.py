@@ -104,8 +104,9 @@ class TradeStream:
                 self.log("repair_failed", series=self.series.name, ids=f"{lo}-{hi - 1}", error=e)
                 top = lo - 1
             if top < hi - 1:  # not closed yet: write up to the hole, keep the rest
-                rest = frame.filter(pl.col("id") >= lo)
-                self.pending, self.held = [rest], rest.height
+                rest = frame.filter(pl.col("id") >= lo)  # before what arrived meanwhile
+                self.pending.insert(0, rest)
+                self.held += rest.height
                 frame = frame.filter(pl.col("id") < lo)
                 frontier = lo - 1
                 break

@@ -103,7 +103,8 @@ def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_proje
 def test_a_hole_the_exchange_confirms_is_recorded_as_a_gap(make_project, simulator):
     project = make_project([market(trades=True)])
     raw = history(simulator, 100)
-    outage = (raw[40]["T"], raw[60]["T"])  # the exchange lost these trades' ids for good
+    minute = raw[20]["T"] // 60_000 * 60_000 + 60_000
+    outage = (minute, minute + 60_000)  # the exchange lost this minute's trade ids for good
     simulator.set_faults(Faults(maintenance=(outage,)))
     exchange = ccxt.binance(ccxt_config(simulator.url))
     kept = exchange.publicGetAggTrades({"symbol": "BTCUSDT", "fromId": raw[0]["a"], "limit": 100})
