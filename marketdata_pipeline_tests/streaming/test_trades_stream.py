@@ -93,11 +93,27 @@ def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_proje
     project = make_project([market(trades=True)])
     raw = history(simulator, 30)
     ahead = dict(raw[-1], a=raw[-1]["a"] + 1000)  # an id the exchange has not served yet
-    stream, stored, _ = run_stream(project, [as_stream(raw[:20]), as_stream([ahead])])
+    later = dict(raw[-1], a=raw[-1]["a"] + 1001)
+    series = project.config.trade_series[0]
+
+    async def go():
+        async with project.defs.resources["exchange_binance"].client() as client:
+            stream = TradeStream(series, project.store, client, EventLog(lambda line: None))
+            stream.start()
+            stream.offer(as_stream(raw[:20]))
+            stream.offer(as_stream([ahead]))
+            flushing = asyncio.create_task(stream.flush())
+            await asyncio.sleep(0)  # the flush is waiting for REST to close the hole
+            stream.offer(as_stream([later]))
+            await flushing
+            return stream
+
+    stream = asyncio.run(go())
+    stored = project.store.read(series, None, None, TRADES)
     assert stored.sort("id").equals(parse_raw_trades(raw[:20], QUIRK))
     assert stream.last_id == raw[19]["a"]
-    # The trade beyond the hole waits for the next flush, not dropped.
-    assert [int(i) for i in pl.concat(stream.pending)["id"]] == [ahead["a"]]
+    # The trades beyond the hole wait for the next flush, in order, none dropped.
+    assert [int(i) for i in pl.concat(stream.pending)["id"]] == [ahead["a"], later["a"]]
 
 
 def test_a_hole_the_exchange_confirms_is_recorded_as_a_gap(make_project, simulator):
