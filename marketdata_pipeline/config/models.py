@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..timeframes import get_timeframe
-from .exchange_ids import exchange_ids
+from .exchange_ids import exchange_ids, pro_exchange_ids
 from .series import market_slug
 
 
@@ -66,6 +66,10 @@ class Market(_Model):
     order_book: OrderBook | None = Field(None, description="collect order book snapshots")
     ticker: bool = Field(False, description="collect the 24-hour ticker")
     enabled: bool = Field(True, description="collected; a disabled market keeps its stored data")
+    stream: bool = Field(
+        False,
+        description="`marketdata stream` watches it over WebSocket (trades, book, ticker, candles)",
+    )
 
     @field_validator("symbol")
     @classmethod
@@ -125,6 +129,16 @@ class Connector(_Model):
                 f"unknown exchange id {value!r}; use a ccxt exchange id such as binance, okx, bybit"
             )
         return value
+
+    @model_validator(mode="after")
+    def _streams_over_websocket(self) -> Connector:
+        streamed = [m.symbol for m in self.markets if m.stream]
+        if streamed and self.id not in pro_exchange_ids():
+            raise ValueError(
+                f"markets[{streamed[0]}].stream: ccxt has no WebSocket support for {self.id};"
+                " remove `stream: true` (its order book and ticker are then polled over REST)"
+            )
+        return self
 
     @field_validator("credentials")
     @classmethod

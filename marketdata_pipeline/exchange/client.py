@@ -9,10 +9,12 @@ import asyncio
 import difflib
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 import numpy as np
 import polars as pl
 
@@ -53,8 +55,12 @@ class ExchangeClient:
         budget: RequestBudget,
         backoff_base: float = 0.5,
         tally: Tally | Discard | None = None,
+        streaming: Callable[[type], type] | None = None,
     ):
+        """`streaming` makes it a ccxt.pro exchange, its class wrapped by that function (hooks
+        on its connections); its REST calls, the book snapshots among them, stay budgeted."""
         self.connector = connector
+        self.streaming = streaming
         self.budget = budget
         self.backoff_base = backoff_base
         self.tally = tally or Discard()
@@ -70,9 +76,12 @@ class ExchangeClient:
                     f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
                 )
             options[field_name] = os.environ[env]
+        module = ccxt_async if self.streaming is None else ccxt_pro
         cls = budgeted(
-            getattr(ccxt_async, self.connector.id), self.connector.id, self._acquire, self._answered
+            getattr(module, self.connector.id), self.connector.id, self._acquire, self._answered
         )
+        if self.streaming is not None:
+            cls = self.streaming(cls)
         self._exchange = cls(options)
         self._raw = RAW_KLINES.get(self.connector.id)
         try:

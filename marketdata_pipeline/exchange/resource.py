@@ -34,9 +34,9 @@ class ExchangeResource(ConfigurableResource):
             self.settings.id, limit.weight, limit.period_seconds
         )
 
-    def client(self) -> ExchangeClient:
+    def client(self, streaming=None) -> ExchangeClient:
         tally = tally_for(coordination_from(self.coordination))
-        return ExchangeClient(self.settings, self.budget(), tally=tally)
+        return ExchangeClient(self.settings, self.budget(), tally=tally, streaming=streaming)
 
 
 def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:

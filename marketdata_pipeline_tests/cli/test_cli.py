@@ -286,3 +286,23 @@ def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make
     broken.materialize(broken.series("NOPE/USDT"), day_key(1), raise_on_error=False)
     row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
     assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row
+
+
+def test_status_shows_each_stream_of_a_streamed_market(make_project):
+    make_project([market(trades=True, stream=True)])
+    result = CliRunner().invoke(main, ["status"])
+    streams = result.stdout.split("\n\n")[2].splitlines()
+    assert streams[0].split() == [
+        "stream",
+        "connected",
+        "last_message",
+        "lag_ms",
+        "reconnects",
+        "resyncs",
+        "gaps_repaired",
+        "rows_written",
+    ]
+    assert [line.split()[:2] for line in streams[1:]] == [
+        ["binance/btc_usdt/1m", "never"],
+        ["binance/btc_usdt/trades", "never"],
+    ]

@@ -198,3 +198,24 @@ def test_coordination_is_embedded_by_default_and_postgres_by_url(tmp_path):
 )
 def test_coordination_mistakes_are_one_line(tmp_path, value, says):
     assert says in error_of(tmp_path, f"coordination: {value}\n{VALID}")
+
+
+def test_streamed_markets_are_those_with_stream_true(tmp_path):
+    config = load_config(
+        write(
+            tmp_path, VALID.replace("start: 2024-01-01", "start: 2024-01-01\n        stream: true")
+        )
+    )
+    assert config.streamed_markets == {("binance", "BTC/USDT")}
+    assert all(config.streamed(s) for s in config.series)
+    assert not load_config(write(tmp_path, VALID)).streamed_markets
+
+
+def test_stream_on_an_exchange_without_websocket_support_is_one_line(tmp_path):
+    text = VALID.replace("id: binance", "id: bitflyer").replace(
+        "start: 2024-01-01", "start: 2024-01-01\n        stream: true"
+    )
+    assert (
+        "exchanges[bitflyer]: markets[BTC/USDT].stream: ccxt has no WebSocket support for bitflyer;"
+        " remove `stream: true`"
+    ) in error_of(tmp_path, text)

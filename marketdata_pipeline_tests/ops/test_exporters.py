@@ -8,8 +8,9 @@ import socket
 import time
 import urllib.request
 
-from marketdata_pipeline.coordination import coordination_for
 from prometheus_client.parser import text_string_to_metric_families
+
+from marketdata_pipeline.coordination import coordination_for
 
 from ..conftest import market, marketdata
 

@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+
 from marketdata_pipeline.coordination import coordination_from, embedded
 from marketdata_pipeline.coordination.embedded import EmbeddedCoordination
-
 from marketdata_pipeline.ops import metrics
 from marketdata_pipeline.ops.metrics import Tally, tally_for
 
