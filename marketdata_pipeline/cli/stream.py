@@ -7,6 +7,7 @@ import signal
 
 import click
 
+from .serve import listen
 from .support import UserError, config_of, store_of, user_errors
 
 
@@ -19,9 +20,24 @@ from .support import UserError, config_of, store_of, user_errors
     type=click.FloatRange(min=1),
     help="Stop after this many seconds (default: until SIGTERM or Ctrl-C).",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Serve the streams' Prometheus metrics on this port at /metrics (0: any free port).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Interface of --metrics-port."
+)
 @click.pass_context
 @user_errors
-def stream(ctx: click.Context, exchange: str | None, symbol: str | None, for_seconds) -> None:
+def stream(
+    ctx: click.Context,
+    exchange: str | None,
+    symbol: str | None,
+    for_seconds,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Collect order books and tickers until stopped; buffered snapshots are written on exit."""
     from ..streaming.collector import Collector
     from .preflight import check_markets
@@ -40,6 +56,12 @@ def stream(ctx: click.Context, exchange: str | None, symbol: str | None, for_sec
     if failures := check_markets(config, chosen):
         raise UserError(failures[0])
     say = lambda line: click.echo(line, err=True)  # noqa: E731
+    if metrics_port is not None:
+        from ..ops.exporters import serve_metrics, stream_registry
+
+        listening = listen(metrics_host, metrics_port, "--metrics-port", "--metrics-host")
+        serve_metrics(stream_registry(config), listening)
+        say(f"metrics on http://{metrics_host}:{listening.getsockname()[1]}/metrics")
     collector = Collector(config, chosen, store_of(config), say)
 
     async def run() -> None:

@@ -19,10 +19,10 @@ import polars as pl
 
 from ..books.layout import snapshot_rows, ticker_rows
 from ..config import LoadedConfig, Series
+from ..coordination import coordination_for
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError, MalformedPage
 from ..exchange.resource import exchange_resource_key, exchange_resources
-from ..storage.locks import lease
 from ..storage.schema import LIBRARY_OF
 from ..storage.store import CandleStore
 
@@ -48,7 +48,9 @@ class Collector:
         with ExitStack() as leases:
             mine = []
             for s in self.series:
-                holder = leases.enter_context(lease(self.store_lock_dir, f"{s.name}.collector"))
+                holder = leases.enter_context(
+                    coordination_for(self.config).lease(f"{s.name}.collector")
+                )
                 if holder:
                     self.say(f"{s.name}: already collected by {holder}; skipped")
                 else:
@@ -67,10 +69,6 @@ class Collector:
                     group.create_task(self._flusher(stop))
             finally:
                 await asyncio.to_thread(self.flush)
-
-    @property
-    def store_lock_dir(self):
-        return self.config.data_dir / "locks"
 
     async def _exchange(self, client: ExchangeClient, members: list[Series], stop) -> None:
         """Poll one exchange's series (their markets checked before the collector starts); an

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
-from marketdata_pipeline.exchange.budget import RequestBudget, budget_path
+from marketdata_pipeline.coordination import coordination_for
 
 from ..conftest import day_key, free_port, market, marketdata, today
 
@@ -243,7 +243,7 @@ def test_simulate_speaks_okx_when_asked(tmp_path):
 
 def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
     time.sleep(2.1)  # the sync's requests leave the budget's 2-second window
-    RequestBudget(budget_path(synced.config), "binance", 200, 2).try_take(7)
+    coordination_for(synced.config).budget("binance", 200, 2).try_take(7)
     result = CliRunner().invoke(main, ["status"])
     connectors, series = result.stdout.split("\n\n")
     header, row = connectors.splitlines()
