@@ -42,7 +42,10 @@ from ..storage.schema import INDICATOR_COLUMNS
 
 _RSI_PERIODS = (6, 14, 24)
 _BLOCK = 16
-_PIECE = 512  # rows per BLAS call, see _matmul
+# Rows per BLAS call (see _matmul): OpenBLAS stays on the calling thread while rows x 16 x 16
+# (matrix) or rows x 16 (vector) is under 262,144 or 9,216.
+_GEMM_ROWS, _GEMV_ROWS = 1008, 560
+_TINY = np.nextafter(0.0, 1.0)  # the smallest positive float
 
 # One output over a run of closes: its values, and the first bar where they mean anything.
 _Output = tuple[np.ndarray, int]
@@ -62,11 +65,12 @@ def _blocks(length: int) -> np.ndarray:
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``a @ b`` into ``out`` in pieces of ``_PIECE`` rows: each stays in cache and is small
-    enough that OpenBLAS runs it on this thread. Its helper threads would otherwise spin after
-    each call and, on a busy machine, take the CPU the rest of the work needs."""
-    for rows in range(0, len(a), _PIECE):
-        np.matmul(a[rows : rows + _PIECE], b, out=out[rows : rows + _PIECE])
+    """``a @ b`` into ``out`` in pieces of rows: each stays in cache and is small enough that
+    OpenBLAS runs it on this thread. Its helper threads would otherwise spin after each call
+    and, on a busy machine, take the CPU the rest of the work needs."""
+    piece = _GEMM_ROWS if b.ndim == 2 else _GEMV_ROWS
+    for rows in range(0, len(a), piece):
+        np.matmul(a[rows : rows + piece], b, out=out[rows : rows + piece])
     return out
 
 
@@ -119,34 +123,50 @@ def _ema(x: np.ndarray, n: int) -> _Output:
     return _average(len(x), n - 1, x[:n], x[n:], 1.0 - k, k), n - 1
 
 
-def _gain_loss(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gains and losses of bars 1.. (index 0 is bar 1)."""
-    diff = np.subtract(x[1:], x[:-1], out=_empty(max(len(x) - 1, 0)))
-    gain = np.maximum(diff, 0.0, out=_empty(len(diff)))
-    return gain, np.maximum(np.negative(diff, out=diff), 0.0, out=diff)
+def _gain_move(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gains and absolute moves (gain + loss) of bars 1.. (index 0 is bar 1)."""
+    move = np.subtract(x[1:], x[:-1], out=_empty(max(len(x) - 1, 0)))
+    gain = np.maximum(move, 0.0, out=_empty(len(move)))
+    return gain, np.abs(move, out=move)
 
 
-def _rsi(gain: np.ndarray, loss: np.ndarray, n: int, length: int) -> _Output:
+def _rsi(gain: np.ndarray, move: np.ndarray, n: int, length: int) -> _Output:
+    """``100 * g / (g + l)`` as ``100 * g / m``, m the same average of the moves: averages are
+    linear, so ``m`` is ``g + l`` with one pass less, and ``g <= m`` holds after rounding too
+    (same operations on inputs ``gain <= move``), so the RSI never exceeds 100."""
     r, a = (n - 1) / n, 1.0 / n
-    avg_gain = _average(length, n, gain[:n], gain[n:], r, a)[n:]
-    total = _average(length, n, loss[:n], loss[n:], r, a)[n:]
-    total += avg_gain
-    out = _empty(length)
-    out[:n] = 0.0
-    rsi = out[n:]
-    with np.errstate(invalid="ignore"):
-        np.divide(avg_gain, total, out=rsi)
-    rsi[total == 0.0] = 0.0  # flat window: TA-Lib's 0, not 0/0
-    rsi *= 100.0
+    out = _average(length, n, gain[:n], gain[n:], r, a)
+    total = _average(length, n, move[:n], move[n:], r, a)
+    np.maximum(total, _TINY, out=total)  # a flat window (0 / 0) gives TA-Lib's 0
+    np.divide(out, total, out=out)
+    out *= 100.0
     return out, n
 
 
-def _macd(x: np.ndarray, fast: int, slow: int, signal: int) -> list[_Output]:
+def _restart(average: np.ndarray, bar: int, seed: float, r: float) -> np.ndarray:
+    """``average`` with its state at ``bar`` replaced by ``seed``, in place: the recursion is
+    linear, so the two differ by ``(seed - average[bar]) * r ** (t - bar)`` from ``bar`` on,
+    added until ``r ** (t - bar)`` falls below 2**-110 (far below rounding from then on)."""
+    steps = min(len(average) - bar, int(np.ceil(-110 * np.log(2) / np.log(r))) + 1)
+    if steps > 0:
+        average[bar : bar + steps] += (seed - average[bar]) * r ** np.arange(steps)
+    return average
+
+
+def _macd(
+    x: np.ndarray, fast: int, slow: int, signal: int, emas: tuple[_Output, _Output] | None = None
+) -> list[_Output]:
+    """TA-Lib's MACD. Its slow EMA is EMA(slow); its fast one is EMA(fast) restarted at bar
+    slow-1 from the mean of the ``fast`` closes ending there, so both are taken from ``emas``
+    (EMA(fast), EMA(slow)) when the caller has them."""
     fast, slow = min(fast, slow), max(fast, slow)  # TA-Lib swaps them too
     length, start = len(x), slow - 1
-    kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
-    line = _average(length, start, x[slow - fast : slow], x[slow:], 1.0 - kf, kf)
-    line -= _average(length, start, x[:slow], x[slow:], 1.0 - ks, ks)
+    if length <= start:
+        return [(np.zeros(length), start)] * 3
+    (ema_fast, _), (ema_slow, _) = emas or (_ema(x, fast), _ema(x, slow))
+    kf, kg = 2.0 / (fast + 1), 2.0 / (signal + 1)
+    line = np.subtract(ema_fast, ema_slow, out=_empty(length))
+    _restart(line, start, x[slow - fast : slow].mean() - ema_slow[start], 1.0 - kf)
     bar = start + signal - 1  # TA-Lib reports all three only where the signal exists
     sig = _average(length, bar, line[start : bar + 1], line[bar + 1 :], 1.0 - kg, kg)
     hist = np.subtract(line, sig, out=_empty(length))
@@ -154,9 +174,10 @@ def _macd(x: np.ndarray, fast: int, slow: int, signal: int) -> list[_Output]:
 
 
 def _all_indicators(x: np.ndarray) -> list[_Output]:
-    gain, loss = _gain_loss(x)
-    rsis = [_rsi(gain, loss, n, len(x)) for n in _RSI_PERIODS]
-    return [*rsis, _ema(x, 12), _ema(x, 26), *_macd(x, 12, 26, 9)]
+    gain, move = _gain_move(x)
+    rsis = [_rsi(gain, move, n, len(x)) for n in _RSI_PERIODS]
+    emas = _ema(x, 12), _ema(x, 26)
+    return [*rsis, *emas, *_macd(x, 12, 26, 9, emas)]
 
 
 def _to_series(values: np.ndarray, start: int) -> pl.Series:
@@ -208,7 +229,7 @@ def _single(x: np.ndarray, indicator: Callable[..., _Output], **params: int) -> 
 
 
 def _rsi_of_closes(x: np.ndarray, n: int) -> _Output:
-    return _rsi(*_gain_loss(x), n, len(x))
+    return _rsi(*_gain_move(x), n, len(x))
 
 
 def ema(close: pl.Expr | str, n: int) -> pl.Expr:
