@@ -27,6 +27,7 @@ from ..config import LoadedConfig
 from .arctic import date_range, read_latest, to_pandas
 from .coverage import Coverage
 from .locks import series_lock
+from .memory import release_memory
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
 STORE_KEY = "candle_store"
@@ -211,6 +212,7 @@ class CandleStore:
                 )
                 new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
                 self._invalidate_derived(series, library, new.min(), new.max())
+        release_memory()
         return WriteResult(written, candles.height - written, waited)
 
     def coverage(self, series: Named, library: str) -> Coverage:
@@ -258,19 +260,19 @@ class CandleStore:
         """Make [start, end) of a derived series exactly `frame`: recomputed values win."""
         lib = self.library(library)
         with self.lock(series):
-            if frame.is_empty():
-                if lib.has_symbol(series.name):
-                    lib.delete_data_in_range(
-                        series.name, date_range(start_ms, end_ms), prune_previous_versions=True
-                    )
-                return
-            lib.update(
-                series.name,
-                to_pandas(frame),
-                upsert=True,
-                date_range=date_range(start_ms, end_ms),
-                prune_previous_versions=True,
-            )
+            if not frame.is_empty():
+                lib.update(
+                    series.name,
+                    to_pandas(frame),
+                    upsert=True,
+                    date_range=date_range(start_ms, end_ms),
+                    prune_previous_versions=True,
+                )
+            elif lib.has_symbol(series.name):
+                lib.delete_data_in_range(
+                    series.name, date_range(start_ms, end_ms), prune_previous_versions=True
+                )
+        release_memory()
 
     def compact(self, series: Named, library: str) -> None:
         """Merge the small segments that batched appends leave into full ones."""
