@@ -1,7 +1,6 @@
-"""Memory handed back after every write, so a long sync peaks at one chunk's worth, not the
-range's.
+"""Memory handed back after every write, so a long sync does not keep all it ever touched.
 
-Two things outgrow a chunk otherwise. LMDB maps each library's `data.mdb` read-only into the
+Two things grow with the range otherwise. LMDB maps each library's `data.mdb` read-only into the
 process: every page a read or write touches stays in its resident set (a 3-year 1m sync: +100
 MB by the end). Those pages are clean copies of the OS page cache (LMDB writes with `pwrite`),
 so dropping them from the mapping (`MADV_DONTNEED`) loses nothing and the next read maps them
