@@ -24,6 +24,9 @@ setup(
         "fastapi-offline>=1.7,<2",  # Swagger UI and ReDoc files for /docs without a CDN
         "uvicorn>=0.30,<1",
         "matplotlib>=3.8,<4",
+        "dagster-postgres>=0.29,<0.30",  # the production instance's storage (deploy/dagster.yaml)
+        "prometheus_client>=0.20,<1",  # /metrics of `marketdata serve` and `marketdata stream`
+        "psycopg[binary]>=3.2,<4",  # the Postgres coordination backend
     ],
     extras_require={
         "test": [
@@ -32,7 +35,11 @@ setup(
             "ta-lib>=0.6,<0.9",
             "ruff>=0.8",
             "httpx>=0.27,<1",
+            "dagster-docker>=0.29,<0.30",  # loads deploy/dagster.yaml's run launcher
+            "moto[server]>=5,<6",  # an S3 endpoint for ArcticDB in the tests
         ],
+        # The production image (deploy/Dockerfile): both run launchers of deploy/.
+        "deploy": ["dagster-docker>=0.29,<0.30", "dagster-k8s>=0.29,<0.30"],
         "mutation": ["mutmut==3.8.1"],  # `make mutation`, not part of `make test`
     },
     entry_points={"console_scripts": ["marketdata=marketdata_pipeline.cli:main"]},

@@ -27,6 +27,7 @@ from common import best_time
 
 from marketdata_pipeline.books.layout import book_schema, level_column
 from marketdata_pipeline.books.metrics import BANDS_BPS, METRIC_COLUMNS, book_metrics
+from marketdata_pipeline.coordination import embedded
 from marketdata_pipeline.storage.schema import ORDER_BOOKS
 from marketdata_pipeline.storage.store import CandleStore, Symbol
 
@@ -109,7 +110,7 @@ def store(frame: pl.DataFrame, folder: Path, batch: int | None) -> int:
 def store_rate(frame: pl.DataFrame, folder: Path, batch: int) -> tuple[float, float]:
     """Snapshots/s written in batches of `batch`: through the project's store (the collector's
     flush: series lock, dedupe, update), and as bare ArcticDB appends."""
-    project = CandleStore(f"lmdb://{folder / 'project'}", str(folder / "locks"))
+    project = CandleStore(f"lmdb://{folder / 'project'}", embedded(folder))
     series = Symbol("binance/btc_usdt/order_book")
     began = time.perf_counter()
     for start in range(0, frame.height, batch):

@@ -32,6 +32,8 @@ from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.timeframes import to_ms
 from marketdata_pipeline.trades.candles import trade_candles
 
+pytest_plugins = ["marketdata_pipeline_tests.services"]
+
 # A test that starts this close to midnight UTC waits for the new day, so none straddles it,
 # and one in a day's first minute waits until that day has a settled 1m candle (00:01:05).
 MIDNIGHT_MARGIN_SECONDS = 30

@@ -7,7 +7,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "marketdata_pipeline"
 BASE = {"config", "timeframes"}
-CONCERNS = {"exchange", "storage", "quality", "automation", "access", "ops"}
+CONCERNS = {"exchange", "storage", "quality", "automation", "access", "ops", "coordination"}
 DATA_TYPES = {"candles", "indicators", "analytics", "trades", "books", "streaming"}
 TOP = {"definitions", "cli"}
 

@@ -6,13 +6,13 @@ Freshness is measured as `marketdata status` and the freshness sensor measure it
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..automation.freshness import lag_of
 from ..config import Freshness, LoadedConfig, Series
+from ..coordination import RequestBudget
 from ..storage.schema import BOOK_METRICS, INDICATORS, LIBRARY_OF, TRADE_CANDLES
 from ..storage.store import CandleStore
 
@@ -77,17 +77,11 @@ def storage_reachable(store: CandleStore) -> bool:
     return True
 
 
-def last_grant(path: Path, exchange: str) -> str | None:
-    """When the pipeline last took request budget for this exchange, i.e. sent a request.
-
-    The budget file keeps the newest grant of every key (only older ones are pruned), so this
-    is the last request any process sent, successful or not; `newest_candle` shows what arrived.
-    """
-    if not path.exists():
-        return None
+def last_grant(budget: RequestBudget) -> str | None:
+    """When the pipeline last took request budget for this exchange, i.e. sent a request: the
+    last request any process sent, successful or not; `newest_candle` shows what arrived."""
     try:
-        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as db:
-            (ts,) = db.execute("SELECT MAX(ts) FROM grants WHERE key = ?", (exchange,)).fetchone()
+        ts = budget.last_grant()
     except sqlite3.Error:
         return None
     return iso_ms(int(ts * 1000)) if ts is not None else None

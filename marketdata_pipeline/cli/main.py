@@ -1,5 +1,5 @@
 """The `marketdata` command line: simulate, sync, stream, candles, trades, books, tickers,
-series, status, sql, serve, chart, connectors, markets."""
+series, status, sql, serve, chart, connectors, markets, pools."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from ..config import CONFIG_ENV
 from .connectors import connectors
 from .markets import markets
+from .pools import pools
 from .read import books, candles, series, tickers, trades
 from .serve import chart, serve
 from .simulate import simulate
@@ -34,5 +35,5 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
 
 
 COMMANDS = (simulate, sync, stream, candles, trades, books, tickers, series, status, sql, serve)
-for command in (*COMMANDS, chart, connectors, markets):
+for command in (*COMMANDS, chart, connectors, markets, pools):
     main.add_command(command)

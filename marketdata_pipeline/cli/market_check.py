@@ -10,8 +10,8 @@ import difflib
 from ..config import LoadedConfig, Series
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError
+from ..exchange.limits import shared_budget
 from ..timeframes import TIMEFRAMES
-from .budgets import shared_budget
 from .support import UserError
 
 

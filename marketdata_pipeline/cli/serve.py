@@ -51,14 +51,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(
+    host: str, port: int, option: str = "--port", host_option: str = "--host"
+) -> socket.socket:
     """The server's socket, bound here so a busy port is one line, not uvicorn's exit 3.
 
     uvicorn serves on this very socket, so nothing can take the port between the check and the
     start. SO_REUSEADDR is set (as uvicorn does) so a port left in TIME_WAIT is not "busy".
     """
     if not 0 <= port <= 65535:  # getaddrinfo would wrap it around
-        raise UserError(f"--port {port} is not a TCP port; pass one from 0 to 65535")
+        raise UserError(f"{option} {port} is not a TCP port; pass one from 0 to 65535")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         with contextlib.ExitStack() as on_error:
@@ -70,9 +72,9 @@ def listen(host: str, port: int) -> socket.socket:
         return listening
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
-            raise UserError(f"port {port} is in use; pass --port") from None
+            raise UserError(f"port {port} is in use; pass {option}") from None
         raise UserError(
-            f"cannot listen on {host}:{port} ({e.strerror or e}); pass --host or --port"
+            f"cannot listen on {host}:{port} ({e.strerror or e}); pass {host_option} or {option}"
         ) from None
 
 

@@ -15,7 +15,7 @@ from .support import config_of, table, user_errors
 @user_errors
 def status(ctx: click.Context) -> None:
     """Connectors' budgets and pools, then every series' freshness, why it is stale, and its
-    runs; exits 1 if any is stale. Runs whose process died are marked failed first."""
+    runs, then each WebSocket stream's state; exits 1 if any series is stale. Runs whose process died are marked failed first."""
     from ..ops.heal import heal_dead_runs
     from ..ops.instance import project_instance
     from ..ops.status import connector_rows, series_rows
@@ -28,6 +28,11 @@ def status(ctx: click.Context) -> None:
     click.echo(table(connector_rows(config, instance)))
     rows = series_rows(config, instance, now_ms())
     click.echo("\n" + table(rows))
+    if streamed := [s.name for s in config.all_series if config.streamed(s)]:
+        from ..coordination import coordination_for
+        from ..streaming.state import status_rows
+
+        click.echo("\n" + table(status_rows(coordination_for(config), streamed, now_ms())))
     stale = [r["series"] for r in rows if r["state"] == "stale"]
     if stale:
         click.echo(f"stale: {', '.join(stale)}", err=True)

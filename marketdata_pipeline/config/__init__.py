@@ -8,7 +8,16 @@ from .loader import (
     config_path,
     load_config,
 )
-from .models import Automation, Connector, Freshness, Market, MarketDataConfig, Quality, RateLimit
+from .models import (
+    Automation,
+    Connector,
+    CoordinationSettings,
+    Freshness,
+    Market,
+    MarketDataConfig,
+    Quality,
+    RateLimit,
+)
 from .series import Series, market_slug
 
 __all__ = [
@@ -17,6 +26,7 @@ __all__ = [
     "Automation",
     "ConfigError",
     "Connector",
+    "CoordinationSettings",
     "Freshness",
     "LoadedConfig",
     "Market",

@@ -25,6 +25,20 @@ def exchange_ids() -> frozenset[str]:
     return listed
 
 
+@cache
+def pro_exchange_ids() -> frozenset[str]:
+    """The ids ccxt.pro streams over WebSocket (`ccxt.pro.exchanges`)."""
+    source = (
+        Path(importlib.util.find_spec("ccxt").origin).parent / "pro" / "__init__.py"
+    ).read_text()
+    listed = listed_ids(source)
+    if listed is None:
+        import ccxt.pro
+
+        return frozenset(ccxt.pro.exchanges)
+    return listed
+
+
 def listed_ids(source: str) -> frozenset[str] | None:
     """The `exchanges = [...]` literal of ccxt's `__init__.py`, if it has one."""
     found = re.search(r"^exchanges = (\[[^\]]*\])", source, re.MULTILINE)

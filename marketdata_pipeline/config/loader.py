@@ -109,6 +109,17 @@ class LoadedConfig:
                         )
         return found
 
+    @cached_property
+    def streamed_markets(self) -> set[tuple[str, str]]:
+        """(exchange, symbol) of the enabled markets with `stream: true`."""
+        return {
+            (c.id, m.symbol) for c in self.connectors for m in c.markets if m.stream and m.enabled
+        }
+
+    def streamed(self, series: Series) -> bool:
+        """Whether `marketdata stream` watches this series over WebSocket (else it polls)."""
+        return (series.exchange, series.symbol) in self.streamed_markets
+
     @property
     def all_series(self) -> list[Series]:
         """Every stored series, as listings show them: candles, trades, then books and tickers."""

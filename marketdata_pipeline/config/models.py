@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..timeframes import get_timeframe
-from .exchange_ids import exchange_ids
+from .exchange_ids import exchange_ids, pro_exchange_ids
 from .series import market_slug
 
 
@@ -66,6 +66,10 @@ class Market(_Model):
     order_book: OrderBook | None = Field(None, description="collect order book snapshots")
     ticker: bool = Field(False, description="collect the 24-hour ticker")
     enabled: bool = Field(True, description="collected; a disabled market keeps its stored data")
+    stream: bool = Field(
+        False,
+        description="`marketdata stream` watches it over WebSocket (trades, book, ticker, candles)",
+    )
 
     @field_validator("symbol")
     @classmethod
@@ -126,6 +130,16 @@ class Connector(_Model):
             )
         return value
 
+    @model_validator(mode="after")
+    def _streams_over_websocket(self) -> Connector:
+        streamed = [m.symbol for m in self.markets if m.stream]
+        if streamed and self.id not in pro_exchange_ids():
+            raise ValueError(
+                f"markets[{streamed[0]}].stream: ccxt has no WebSocket support for {self.id};"
+                " remove `stream: true` (its order book and ticker are then polled over REST)"
+            )
+        return self
+
     @field_validator("credentials")
     @classmethod
     def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -138,8 +152,48 @@ class Connector(_Model):
         return value
 
 
+class CoordinationSettings(_Model):
+    """Where every process and machine shares budgets, locks and state (see `coordination`):
+    a Postgres URL without its password, which comes from the environment variable
+    `password_env` names."""
+
+    url: str
+    password_env: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_alone(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not re.match(r"postgres(ql)?://", value):
+            raise ValueError(
+                f"coordination {value!r} is not a postgresql://user@host:5432/db URL; leave it"
+                " out for the embedded backend (one machine)"
+            )
+        if re.match(r"postgres(ql)?://[^/@]*:[^/@]*@", value):
+            raise ValueError(
+                "coordination: the URL must not hold the password; name an environment variable"
+                " holding it in coordination.password_env"
+            )
+        return value
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                f"coordination.password_env must name an environment variable (e.g."
+                f" MARKETDATA_PG_PASSWORD), not {value!r}"
+            )
+        return value
+
+
 class MarketDataConfig(_Model):
     storage: str | None = None
+    coordination: CoordinationSettings | None = None
     exchanges: list[Connector] = Field(default_factory=list)
     quality: Quality = Quality()
     freshness: Freshness = Freshness()

@@ -9,16 +9,19 @@ import asyncio
 import difflib
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 import numpy as np
 import polars as pl
 
 from ..config import Connector, Series
+from ..coordination import RequestBudget
+from ..ops.metrics import Discard, Tally
 from ..timeframes import from_ms
-from .budget import RequestBudget
 from .errors import (
     EMPTY_PAGE,
     PERMANENT,
@@ -43,12 +46,24 @@ class FetchStats:
 
 
 class ExchangeClient:
-    """One async ccxt exchange for one step, sharing its connector's request budget."""
+    """One async ccxt exchange for one step, sharing its connector's request budget; what it
+    does is counted in `tally` (see `ops.metrics`)."""
 
-    def __init__(self, connector: Connector, budget: RequestBudget, backoff_base: float = 0.5):
+    def __init__(
+        self,
+        connector: Connector,
+        budget: RequestBudget,
+        backoff_base: float = 0.5,
+        tally: Tally | Discard | None = None,
+        streaming: Callable[[type], type] | None = None,
+    ):
+        """`streaming` makes it a ccxt.pro exchange, its class wrapped by that function (hooks
+        on its connections); its REST calls, the book snapshots among them, stay budgeted."""
         self.connector = connector
+        self.streaming = streaming
         self.budget = budget
         self.backoff_base = backoff_base
+        self.tally = tally or Discard()
         self.stats = FetchStats()
         self._exchange: ccxt_async.Exchange | None = None
 
@@ -61,7 +76,12 @@ class ExchangeClient:
                     f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
                 )
             options[field_name] = os.environ[env]
-        cls = budgeted(getattr(ccxt_async, self.connector.id), self.connector.id, self._acquire)
+        module = ccxt_async if self.streaming is None else ccxt_pro
+        cls = budgeted(
+            getattr(module, self.connector.id), self.connector.id, self._acquire, self._answered
+        )
+        if self.streaming is not None:
+            cls = self.streaming(cls)
         self._exchange = cls(options)
         self._raw = RAW_KLINES.get(self.connector.id)
         try:
@@ -212,6 +232,7 @@ class ExchangeClient:
                         f"{type(e).__name__}: {one_line(e)}"
                     ) from None
                 self.stats.retries += 1
+                self.tally.add("marketdata_retries", exchange=self.connector.id)
                 if not throttled:
                     self.stats.seconds_backing_off += backoff
                     await asyncio.sleep(backoff)
@@ -223,9 +244,20 @@ class ExchangeClient:
 
     async def _acquire(self, weight: float) -> None:
         """ccxt's throttle: every HTTP request takes its endpoint's weight first."""
-        self.stats.seconds_waited += await self.budget.acquire(weight)
+        waited = await self.budget.acquire(weight)
+        self.stats.seconds_waited += waited
         self.stats.requests += 1
         self.stats.weight += weight
+        self.tally.add("marketdata_budget_wait_seconds", waited, exchange=self.connector.id)
+
+    def _answered(self, endpoint: str, status: int | None) -> None:
+        """Every HTTP request, by endpoint and status (`error`: no answer, e.g. a timeout)."""
+        self.tally.add(
+            "marketdata_requests",
+            exchange=self.connector.id,
+            endpoint=endpoint,
+            status=str(status) if status is not None else "error",
+        )
 
     def _retry_after(self) -> float | None:
         """ccxt does not read Retry-After itself: take it from the last response's headers."""

@@ -13,11 +13,14 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from ..config import Connector
+from ..config import Connector, LoadedConfig
+from ..coordination import RequestBudget, coordination_for
 
 # Budget units per ccxt cost unit, so a budget reads in the exchange's own weights
 # (Binance: ccxt's unit is a fifth of Binance's request weight). Default 1: ccxt's units.
@@ -70,16 +73,45 @@ def limits_for(connector: Connector) -> Limits:
     return Limits(WINDOW_S * 1000 / _ccxt_rate_ms(connector.id) * unit, WINDOW_S, unit, "ccxt")
 
 
-def budgeted(cls: type, exchange_id: str, charge: Callable[[float], Awaitable[None]]) -> type:
+def shared_budget(config: LoadedConfig, connector: Connector) -> RequestBudget:
+    """The connector's budget as every process shares it (see `coordination`)."""
+    limits = limits_for(connector)
+    return coordination_for(config).budget(connector.id, limits.weight, limits.period_seconds)
+
+
+# The HTTP status of the request in flight in this task (ccxt runs one request per task at a
+# time), set when its answer arrives; None until then, and after a request that got no answer.
+_status: ContextVar[int | None] = ContextVar("http_status", default=None)
+
+
+def budgeted(
+    cls: type,
+    exchange_id: str,
+    charge: Callable[[float], Awaitable[None]],
+    answered: Callable[[str, int | None], None],
+) -> type:
     """A subclass of a ccxt exchange class whose every HTTP call first takes its endpoint's
     cost (in budget units) from the shared budget through `charge`, instead of ccxt's own
-    per-process throttle."""
+    per-process throttle, and then reports its endpoint (the URL's path) and HTTP status
+    (None: no answer) to `answered`."""
     overrides = COST_OVERRIDES.get(exchange_id, {})
     unit = WEIGHT_UNIT.get(exchange_id, 1)
 
     class Budgeted(cls):
         async def throttle(self, cost=None):
             await charge((cost if cost is not None else 1) * unit)
+
+        async def fetch(self, url, method="GET", headers=None, body=None):
+            token = _status.set(None)
+            try:
+                return await super().fetch(url, method, headers, body)
+            finally:
+                answered(urlsplit(url).path, _status.get())
+                _status.reset(token)
+
+        def on_rest_response(self, code, *args):
+            _status.set(code)
+            return super().on_rest_response(code, *args)
 
         def calculate_rate_limiter_cost(self, api, method, path, params, config={}):  # noqa: B006
             if path in overrides:

@@ -83,3 +83,32 @@ RAW_TRADES = {"binance": _BINANCE_AGG, "binanceus": _BINANCE_AGG}
 # Exchanges whose candle endpoint serves only their latest N candles of a timeframe, however far
 # back one asks (Kraken's OHLC: 720): older history cannot be backfilled from them.
 RECENT_CANDLES_ONLY = {"kraken": 720}
+
+# Parameters of ccxt.pro's watch methods, so a stream carries what REST stores: Binance's
+# aggregated trades (the ids the trades series is keyed on) and full tickers (with bid and ask).
+_BINANCE_WATCH = {"trades": {"name": "aggTrade"}, "tickers": {"name": "ticker"}}
+WATCH_PARAMS = {"binance": _BINANCE_WATCH, "binanceus": _BINANCE_WATCH}
+
+
+@dataclass(frozen=True)
+class StreamKlines:
+    """An exchange's kline message, read beside ccxt's parse for the columns ccxt drops
+    (quote volume, trade count), so a streamed candle equals the REST one (`RAW_KLINES`)."""
+
+    event_key: str
+    event: str
+    body: str
+    symbol: str
+    interval: str
+    open_time: str
+    extras: dict[str, str]  # stored column -> field of the body
+
+
+_BINANCE_KLINE = StreamKlines(
+    "e", "kline", "k", "s", "i", "t", {"quote_volume": "q", "trades": "n"}
+)
+STREAM_KLINES = {"binance": _BINANCE_KLINE, "binanceus": _BINANCE_KLINE}
+
+# WebSocket connection attempts an exchange allows per IP: (attempts, per seconds).
+CONNECTION_LIMITS = {"binance": (300, 300.0), "binanceus": (300, 300.0)}
+DEFAULT_CONNECTION_LIMIT = (60, 60.0)

@@ -7,7 +7,8 @@ from typing import Any
 from dagster import ConfigurableResource
 
 from ..config import Connector, LoadedConfig
-from .budget import RequestBudget, budget_path
+from ..coordination import RequestBudget, coordination_from, coordination_spec
+from ..ops.metrics import tally_for
 from .client import ExchangeClient
 from .limits import limits_for
 
@@ -17,10 +18,11 @@ def exchange_resource_key(exchange: str) -> str:
 
 
 class ExchangeResource(ConfigurableResource):
-    """The ccxt client of one connector; its budget file is shared by every step and run."""
+    """The ccxt client of one connector; its budget is shared by every step and run (see
+    `coordination`)."""
 
     connector: dict[str, Any]
-    budget_path: str
+    coordination: dict[str, Any]
 
     @property
     def settings(self) -> Connector:
@@ -28,18 +30,21 @@ class ExchangeResource(ConfigurableResource):
 
     def budget(self) -> RequestBudget:
         limit = limits_for(self.settings)
-        return RequestBudget(self.budget_path, self.settings.id, limit.weight, limit.period_seconds)
+        return coordination_from(self.coordination).budget(
+            self.settings.id, limit.weight, limit.period_seconds
+        )
 
-    def client(self) -> ExchangeClient:
-        return ExchangeClient(self.settings, self.budget())
+    def client(self, streaming=None) -> ExchangeClient:
+        tally = tally_for(coordination_from(self.coordination))
+        return ExchangeClient(self.settings, self.budget(), tally=tally, streaming=streaming)
 
 
 def exchange_resources(config: LoadedConfig) -> dict[str, ExchangeResource]:
     """One resource per enabled connector, under its resource key."""
-    path = str(budget_path(config))
+    spec = coordination_spec(config)
     return {
         exchange_resource_key(c.id): ExchangeResource(
-            connector=c.model_dump(mode="json", exclude_none=True), budget_path=path
+            connector=c.model_dump(mode="json", exclude_none=True), coordination=spec
         )
         for c in config.connectors
     }

@@ -119,6 +119,29 @@ async def _by_id(
             start, pages, gaps = max(start, end), [], []
 
 
+async def trades_by_id(
+    client: ExchangeClient, series: Series, first: int, end: int
+) -> tuple[pl.DataFrame, list[tuple[int, int]], int]:
+    """Trades with first <= id < end by id (a stream's hole), `page_concurrency` pages at a
+    time; with the holes the exchange served twice, and the highest id it has served (below
+    end - 1: the rest does not exist yet, so the hole is not closed)."""
+    quirk = RAW_TRADES[client.connector.id]
+    size, width = quirk.page, client.connector.page_concurrency
+    frames, gaps, top, cursor = [], [], first - 1, first
+    while cursor < end and top == cursor - 1:
+        starts = range(cursor, min(end, cursor + width * size), size)
+        wave = await asyncio.gather(
+            *(_id_page(client, quirk, series, s, min(size, end - s)) for s in starts)
+        )
+        for frame, holes, page_top in wave:
+            frames.append(frame)
+            gaps += holes
+            top = max(top, page_top)
+        cursor = starts[-1] + min(size, end - starts[-1])
+    frame = pl.concat(frames).filter(pl.col("id") < end) if frames else empty_trades()
+    return frame.sort("id"), [(lo, min(hi, end)) for lo, hi in gaps if lo < end], min(top, end - 1)
+
+
 async def _id_page(
     client: ExchangeClient, quirk: TradeIds, series: Series, first: int, size: int
 ) -> tuple[pl.DataFrame, list[tuple[int, int]], int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from dagster import DagsterInstance
@@ -76,3 +77,21 @@ def sync_pools(instance: DagsterInstance, config: LoadedConfig) -> None:
     for connector in config.connectors:
         if storage.get_concurrency_info(connector.id).slot_count != connector.pool_size:
             storage.set_concurrency_slots(connector.id, connector.pool_size)
+
+
+def instance_reader() -> Callable[[], DagsterInstance]:
+    """The project's instance for a long-lived reader (`marketdata serve`): opened at its first
+    use and kept, never initialized nor changed (the home must hold a dagster.yaml)."""
+    opened: list[DagsterInstance] = []
+
+    def instance() -> DagsterInstance:
+        if not opened:
+            home = dagster_home()
+            if not (home / "dagster.yaml").exists():
+                raise FileNotFoundError(
+                    f"no Dagster instance at {home} (no dagster.yaml); set DAGSTER_HOME"
+                )
+            opened.append(DagsterInstance.from_config(str(home)))
+        return opened[0]
+
+    return instance

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dagster import ConfigurableResource
 
 from ..config import LoadedConfig
@@ -12,10 +14,10 @@ class CandleStoreResource(ConfigurableResource, CandleStore):
     """A CandleStore configured through Dagster: assets and the IO manager get the store itself."""
 
     uri: str
-    lock_dir: str
+    coordination: dict[str, Any]
 
 
 def store_resource(config: LoadedConfig) -> CandleStoreResource:
     """The project's store as the resource of its code location."""
     store = store_for(config)
-    return CandleStoreResource(uri=store.uri, lock_dir=store.lock_dir)
+    return CandleStoreResource(uri=store.uri, coordination=store.coordination)

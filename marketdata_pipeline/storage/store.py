@@ -5,7 +5,9 @@ Naming scheme: one ArcticDB symbol per series, `<exchange>/<market_slug>/<timefr
 libraries of its own under the same symbol names. Rows are indexed by `open_time` (UTC).
 
 ArcticDB does not support concurrent writers to one symbol (a second writer silently wins), so
-every read-merge-write of a series holds an exclusive POSIX lock on a file named after it.
+every read-merge-write of a series holds the series lock of the project's coordination backend
+(a file lock on one machine, a Postgres advisory lock across machines), and confirms it still
+holds it right before each ArcticDB write, the write's commit point.
 
 A plain class, so that reading stored data (the CLI, MarketData, the HTTP API) does not import
 Dagster; `resource.CandleStoreResource` makes it a Dagster resource for the pipeline.
@@ -15,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import arcticdb
 import pandas as pd
@@ -24,9 +25,10 @@ import polars as pl
 from arcticdb import QueryBuilder
 
 from ..config import LoadedConfig
+from ..coordination import Coordination, Hold, coordination_from, coordination_spec
+from ..ops.metrics import tally_for
 from .arctic import date_range, read_latest, to_pandas
 from .coverage import Coverage
-from .locks import series_lock
 from .memory import release_memory
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
@@ -80,12 +82,18 @@ def empty_frame(library: str = CANDLES) -> pl.DataFrame:
 class CandleStore:
     """Candle series in ArcticDB (LMDB by default, any ArcticDB URI such as S3 works unchanged)."""
 
-    def __init__(self, uri: str, lock_dir: str) -> None:
+    def __init__(self, uri: str, coordination: dict[str, Any]) -> None:
         self.uri = uri
-        self.lock_dir = lock_dir
+        self.coordination = coordination  # a `coordination_spec`
 
     def library(self, name: str = CANDLES) -> arcticdb.library.Library:
-        return _arctic(self.uri).get_library(name, create_if_missing=True)
+        arctic = _arctic(self.uri)
+        try:
+            return arctic.get_library(name, create_if_missing=True)
+        except ValueError:
+            if not arctic.has_library(name):
+                raise
+            return arctic.get_library(name)  # another machine created it meanwhile
 
     def read(
         self,
@@ -191,7 +199,8 @@ class CandleStore:
             return WriteResult(0, 0, waited)
         index = candles.columns[0] if candles.width else "open_time"
         key = UNIQUE_KEY.get(library, index)
-        with self.lock(series) as waited:
+        with self.lock(series) as hold:
+            waited = hold.waited
             stored = self.read(series, start_ms, end_ms, library)
             if not stored.width:  # a new symbol of a library without a fixed schema
                 stored = candles.clear()
@@ -203,6 +212,7 @@ class CandleStore:
             written = merged.height - stored.height
             if written:
                 first, last = merged[index][0], merged[index][-1]
+                hold.confirm()
                 self.library(library).update(
                     series.name,
                     to_pandas(merged),
@@ -211,7 +221,8 @@ class CandleStore:
                     prune_previous_versions=True,
                 )
                 new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
-                self._invalidate_derived(series, library, new.min(), new.max())
+                self._invalidate_derived(series, library, new.min(), new.max(), hold)
+        self._counted(library, waited, written)
         release_memory()
         return WriteResult(written, candles.height - written, waited)
 
@@ -227,7 +238,7 @@ class CandleStore:
     def cover(self, series: Named, library: str, covered: tuple[int, int], gaps: list = ()) -> None:
         """Record [start, end) as complete, and id `gaps` the exchange confirmed. Called after
         the rows are written: a process killed in between refetches, never skips."""
-        with self.lock(series):
+        with self.lock(series) as hold:
             known = self.coverage(series, library)
             ranges: list[list[int]] = []
             for lo, hi in sorted([*known.ranges, covered]):
@@ -235,13 +246,16 @@ class CandleStore:
                     ranges[-1][1] = max(ranges[-1][1], hi)
                 else:
                     ranges.append([lo, hi])
+            hold.confirm()
             self.library(COVERAGE).write_metadata(
                 f"{library}/{series.name}",
                 {"ranges": ranges, "gaps": sorted({*known.gaps, *map(tuple, gaps)})},
                 prune_previous_versions=True,
             )
 
-    def _invalidate_derived(self, series: Named, library: str, first: int, last: int) -> None:
+    def _invalidate_derived(
+        self, series: Named, library: str, first: int, last: int, hold: Hold
+    ) -> None:
         """Delete derived rows that new base rows in [first, last] change: a missing derived
         row is recomputed, a stale one would be served as if it were right."""
         for derived, memory in DERIVED_FROM.get(library, {}).items():
@@ -250,6 +264,7 @@ class CandleStore:
                 continue  # nothing derived at or after the new rows (the usual append)
             later = self.open_times(series, last, None, library, limit=memory + 1)
             end = int(later[-1]) + 1 if later.len() > memory else None
+            hold.confirm()
             self.library(derived).delete_data_in_range(
                 series.name, date_range(first, end), prune_previous_versions=True
             )
@@ -259,33 +274,46 @@ class CandleStore:
     ) -> None:
         """Make [start, end) of a derived series exactly `frame`: recomputed values win."""
         lib = self.library(library)
-        with self.lock(series):
-            if not frame.is_empty():
-                lib.update(
-                    series.name,
-                    to_pandas(frame),
-                    upsert=True,
-                    date_range=date_range(start_ms, end_ms),
-                    prune_previous_versions=True,
-                )
-            elif lib.has_symbol(series.name):
-                lib.delete_data_in_range(
-                    series.name, date_range(start_ms, end_ms), prune_previous_versions=True
-                )
+        with self.lock(series) as hold:
+            hold.confirm()
+            if frame.is_empty():
+                if lib.has_symbol(series.name):
+                    lib.delete_data_in_range(
+                        series.name, date_range(start_ms, end_ms), prune_previous_versions=True
+                    )
+                return
+            lib.update(
+                series.name,
+                to_pandas(frame),
+                upsert=True,
+                date_range=date_range(start_ms, end_ms),
+                prune_previous_versions=True,
+            )
+        self._counted(library, hold.waited, frame.height)
         release_memory()
 
     def compact(self, series: Named, library: str) -> None:
         """Merge the small segments that batched appends leave into full ones."""
         lib = self.library(library)
-        with self.lock(series):
+        with self.lock(series) as hold:
             if lib.has_symbol(series.name) and lib.is_symbol_fragmented(series.name):
+                hold.confirm()
                 lib.defragment_symbol_data(series.name, prune_previous_versions=True)
 
+    @property
+    def coordinator(self) -> Coordination:
+        return coordination_from(self.coordination)
+
+    def _counted(self, library: str, waited: float, rows: int) -> None:
+        tally = tally_for(self.coordinator)  # for /metrics (see `ops.metrics`)
+        tally.add("marketdata_lock_wait_seconds", waited, library=library)
+        tally.add("marketdata_rows_written", rows, library=library)
+
     def lock(self, series: Named):
-        """The series' write exclusion (see `locks`); yields the seconds spent waiting."""
-        return series_lock(Path(self.lock_dir), series.name)
+        """The series' write exclusion (see `coordination`); yields its `Hold`."""
+        return self.coordinator.series_lock(series.name)
 
 
 def store_for(config: LoadedConfig) -> CandleStore:
-    """The project's store: its storage URI, with series locks beside its data."""
-    return CandleStore(uri=config.storage_uri, lock_dir=str(config.data_dir / "locks"))
+    """The project's store: its storage URI, with series locks in its coordination backend."""
+    return CandleStore(uri=config.storage_uri, coordination=coordination_spec(config))

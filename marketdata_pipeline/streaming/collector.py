@@ -19,12 +19,27 @@ import polars as pl
 
 from ..books.layout import snapshot_rows, ticker_rows
 from ..config import LoadedConfig, Series
+from ..coordination import coordination_for
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError, MalformedPage
 from ..exchange.resource import exchange_resource_key, exchange_resources
-from ..storage.locks import lease
 from ..storage.schema import LIBRARY_OF
 from ..storage.store import CandleStore
+
+
+def take_leases(
+    stack: ExitStack, config: LoadedConfig, series: list[Series], say: Callable[[str], None]
+) -> list[Series]:
+    """The series this process may collect: each is leased to one collector (REST polling or
+    stream) at a time, held until `stack` closes; one held elsewhere is skipped, saying so."""
+    mine = []
+    for s in series:
+        holder = stack.enter_context(coordination_for(config).lease(f"{s.name}.collector"))
+        if holder:
+            say(f"{s.name}: already collected by {holder}; skipped")
+        else:
+            mine.append(s)
+    return mine
 
 
 class Collector:
@@ -46,13 +61,7 @@ class Collector:
 
     async def run(self, stop: asyncio.Event) -> None:
         with ExitStack() as leases:
-            mine = []
-            for s in self.series:
-                holder = leases.enter_context(lease(self.store_lock_dir, f"{s.name}.collector"))
-                if holder:
-                    self.say(f"{s.name}: already collected by {holder}; skipped")
-                else:
-                    mine.append(s)
+            mine = take_leases(leases, self.config, self.series, self.say)
             if not mine:
                 return
             resources = exchange_resources(self.config)
@@ -67,10 +76,6 @@ class Collector:
                     group.create_task(self._flusher(stop))
             finally:
                 await asyncio.to_thread(self.flush)
-
-    @property
-    def store_lock_dir(self):
-        return self.config.data_dir / "locks"
 
     async def _exchange(self, client: ExchangeClient, members: list[Series], stop) -> None:
         """Poll one exchange's series (their markets checked before the collector starts); an
@@ -100,7 +105,7 @@ class Collector:
                 raise MalformedPage(f"a book without update id or levels for {series.symbol}")
             return book
 
-        async for _ in _slots(series.every_seconds, stop):
+        async for _ in slots(series.every_seconds, stop):
             book = await self._request(client, f"{series.name} snapshot", fetch)
             if book is not None:
                 self.pending[series.name].append(snapshot_rows([book], series.depth, _now_ms()))
@@ -116,7 +121,7 @@ class Collector:
                 raise MalformedPage(f"tickers answer without {', '.join(symbols)}")
             return tickers
 
-        async for _ in _slots(members[0].every_seconds, stop):
+        async for _ in slots(members[0].every_seconds, stop):
             tickers = await self._request(client, f"{client.connector.id} tickers", fetch)
             if tickers is None:
                 continue
@@ -145,15 +150,19 @@ class Collector:
             frames, self.pending[name] = self.pending[name], []
             if not frames:
                 continue
-            series = self.by_name[name]
-            frame = pl.concat(frames, how="diagonal_relaxed")
-            frame = frame.select("local_timestamp", pl.exclude("local_timestamp"))
-            times = frame["local_timestamp"].dt.epoch("ms")
-            written = self.store.write(
-                series, frame, times.min(), times.max() + 1, LIBRARY_OF[series.data]
-            )
-            self.stored[name] += written.rows_written
-            self.say(f"stored {written.rows_written} snapshots of {name}")
+            written = store_snapshots(self.store, self.by_name[name], frames)
+            self.stored[name] += written
+            self.say(f"stored {written} snapshots of {name}")
+
+
+def store_snapshots(store: CandleStore, series: Series, frames: list[pl.DataFrame]) -> int:
+    """Write buffered snapshots (books or tickers) of one series in one version; the number
+    of new rows."""
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    frame = frame.select("local_timestamp", pl.exclude("local_timestamp"))
+    times = frame["local_timestamp"].dt.epoch("ms")
+    written = store.write(series, frame, times.min(), times.max() + 1, LIBRARY_OF[series.data])
+    return written.rows_written
 
 
 async def _parsed(answer):
@@ -167,7 +176,7 @@ async def _parsed(answer):
         raise MalformedPage(f"unreadable answer: {type(e).__name__}: {e}") from None
 
 
-async def _slots(every_seconds: float, stop: asyncio.Event):
+async def slots(every_seconds: float, stop: asyncio.Event):
     """Yield at each slot of the `every_seconds` grid (epoch-aligned) until `stop` is set; a
     slot that passed while the last poll ran is skipped, not caught up."""
     period = every_seconds * 1000

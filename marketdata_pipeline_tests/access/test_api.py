@@ -383,14 +383,20 @@ def test_health_reports_storage_and_each_exchanges_last_request(client, filled):
     assert "/candles" in client.get("/openapi.json").json()["paths"]
 
 
-def test_health_is_503_when_storage_is_unreachable(make_project, tmp_path):
+def test_health_stays_200_and_ready_is_503_naming_storage_when_it_is_unreachable(
+    make_project, tmp_path
+):
     path = make_project().config.path
     body = yaml.safe_load(path.read_text())
     path.write_text(yaml.safe_dump({"storage": "lmdb:///proc/no-such-dir/db", **body}))
-    answer = TestClient(create_app(load_config(path))).get("/health")
-    assert answer.status_code == 503
+    client = TestClient(create_app(load_config(path)))
+    answer = client.get("/health")  # liveness: the process answers
+    assert answer.status_code == 200
     assert answer.json()["storage_reachable"] is False
     assert answer.json()["exchanges"][0]["last_request"] is None
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert "storage" in ready.json()["failed"]
 
 
 def test_serve_runs_uvicorn_answering_health(make_project, tmp_path):

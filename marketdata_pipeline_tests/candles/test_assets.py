@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from marketdata_pipeline.coordination import embedded
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import now_ms
 
@@ -171,13 +172,15 @@ def test_a_run_behind_another_writer_reports_the_lock_wait_and_the_rows_already_
     theirs = exchange_candles(simulator, "BTC/USDT", "1m", day_ms(2), day_ms(2) + 100 * 60_000)
     theirs = theirs.with_columns(pl.col("open_time").cast(pl.Datetime("ms", "UTC")))
     # The other writer holds the lock for its write: its store needs no lock of its own.
-    other = CandleStore(store.uri, str(Path(store.lock_dir).parent / "other_locks"))
+    other = CandleStore(store.uri, embedded(Path(store.coordination["data_dir"]) / "other"))
     held = threading.Event()
 
     def other_writer():
         with store.lock(series):
             held.set()
-            waiting_on(Path(store.lock_dir) / "binance__btc_usdt__1m.lock")
+            waiting_on(
+                Path(store.coordination["data_dir"]) / "locks" / "binance__btc_usdt__1m.lock"
+            )
             time.sleep(0.5)
             other.write(series, theirs, day_ms(2), day_ms(1))
 

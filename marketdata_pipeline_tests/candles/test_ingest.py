@@ -13,6 +13,7 @@ import pytest
 
 from marketdata_pipeline.candles.ingest import ingest
 from marketdata_pipeline.config import Series
+from marketdata_pipeline.coordination import embedded
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.simulator import DEFAULT_SYMBOLS, Faults, Simulator
 from marketdata_pipeline.storage.store import CandleStore
@@ -29,7 +30,7 @@ def series(symbol: str = "BTC/USDT") -> Series:
 
 
 def store_in(tmp_path) -> CandleStore:
-    return CandleStore(f"lmdb://{tmp_path}/adb?map_size=1GB", str(tmp_path / "locks"))
+    return CandleStore(f"lmdb://{tmp_path}/adb?map_size=1GB", embedded(tmp_path))
 
 
 def run(tmp_path, sim, s, windows, now, faults=None, planned=None, **settings):

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
-from marketdata_pipeline.exchange.budget import RequestBudget, budget_path
+from marketdata_pipeline.coordination import coordination_for
 
 from ..conftest import day_key, free_port, market, marketdata, today
 
@@ -195,7 +195,7 @@ def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
 
 def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     port = free_port()
-    args = ("simulate", "--port", str(port), "--trades-per-minute", "100")
+    args = ("simulate", "--port", str(port), "--trades-per-minute", "100", "--speed", "600")
     server = marketdata(*args, cwd=tmp_path, wait=False)
     try:
         first = server.stdout.readline()
@@ -206,11 +206,19 @@ def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
         with urllib.request.urlopen(days, timeout=10) as answer:
             yesterday = json.load(answer)[0]
         assert 0.95 < yesterday[8] / (100 * 1_440) < 1.05  # trades in a whole day
+        times = []
+        for _ in range(2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/time") as answer:
+                times.append(json.load(answer)["serverTime"])
+            time.sleep(0.2)
+        assert times[1] - times[0] >= 600 * 200  # --speed 600: at least 2 simulated minutes
     finally:
         server.terminate()
         server.wait(10)
     result = CliRunner().invoke(main, ["simulate", "--trades-per-minute", "5"])
     assert result.exit_code == 2 and "'--trades-per-minute': 5 is not in the range" in result.output
+    result = CliRunner().invoke(main, ["simulate", "--speed", "0"])
+    assert result.exit_code == 2 and "'--speed': 0.0 is not in the range x>0" in result.output
 
 
 def test_simulate_speaks_okx_when_asked(tmp_path):
@@ -235,7 +243,7 @@ def test_simulate_speaks_okx_when_asked(tmp_path):
 
 def test_status_shows_connectors_and_series_and_fails_when_stale(synced):
     time.sleep(2.1)  # the sync's requests leave the budget's 2-second window
-    RequestBudget(budget_path(synced.config), "binance", 200, 2).try_take(7)
+    coordination_for(synced.config).budget("binance", 200, 2).try_take(7)
     result = CliRunner().invoke(main, ["status"])
     connectors, series = result.stdout.split("\n\n")
     header, row = connectors.splitlines()
@@ -278,3 +286,23 @@ def test_status_is_zero_when_every_series_is_fresh_and_shows_the_last_error(make
     broken.materialize(broken.series("NOPE/USDT"), day_key(1), raise_on_error=False)
     row = CliRunner().invoke(main, ["status"]).stdout.splitlines()[-1]
     assert "failure" in row and "does not list symbol 'NOPE/USDT'" in row
+
+
+def test_status_shows_each_stream_of_a_streamed_market(make_project):
+    make_project([market(trades=True, stream=True)])
+    result = CliRunner().invoke(main, ["status"])
+    streams = result.stdout.split("\n\n")[2].splitlines()
+    assert streams[0].split() == [
+        "stream",
+        "connected",
+        "last_message",
+        "lag_ms",
+        "reconnects",
+        "resyncs",
+        "gaps_repaired",
+        "rows_written",
+    ]
+    assert [line.split()[:2] for line in streams[1:]] == [
+        ["binance/btc_usdt/1m", "never"],
+        ["binance/btc_usdt/trades", "never"],
+    ]

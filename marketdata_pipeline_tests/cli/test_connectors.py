@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from marketdata_pipeline.cli.main import main
 from marketdata_pipeline.config import load_config
-from marketdata_pipeline.exchange.budget import RequestBudget, budget_path
+from marketdata_pipeline.coordination import coordination_for
 
 CONFIG = """\
 # two connectors, one switched off
@@ -51,7 +51,7 @@ def lines(text: str) -> list[str]:
 
 def test_every_connector_with_its_budget_usage_pool_and_markets(path):
     config = load_config(path)
-    assert RequestBudget(budget_path(config), "binance", 1200, 10).try_take(7) == 0
+    assert coordination_for(config).budget("binance", 1200, 10).try_take(7) == 0
     result = run("connectors")
     assert (result.exit_code, result.stderr) == (0, "")
     assert lines(result.stdout) == [
@@ -63,7 +63,7 @@ def test_every_connector_with_its_budget_usage_pool_and_markets(path):
 
 def test_listing_creates_no_budget_file(path):
     assert lines(run("connectors").stdout)[1].split()[4] == "0"
-    assert not budget_path(load_config(path)).exists()
+    assert not (load_config(path).data_dir / "budgets.sqlite").exists()
 
 
 def test_no_connector_yet(tmp_path, monkeypatch):

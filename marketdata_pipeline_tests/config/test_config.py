@@ -173,3 +173,49 @@ exchanges:
     assert [s.name for s in off.trade_series] == ["binance/btc_usdt/trades"]
     assert [s.name for s in off.polled_series] == ["binance/btc_usdt/ticker"]
     assert len(on.trade_series) == 2 and len(on.polled_series) == 3
+
+
+def test_coordination_is_embedded_by_default_and_postgres_by_url(tmp_path):
+    from marketdata_pipeline.coordination import coordination_spec
+
+    assert coordination_spec(load_config(write(tmp_path, VALID))) == {
+        "data_dir": str(tmp_path / ".data")
+    }
+    url = "postgresql://md@db.internal:5432/marketdata"
+    plain = load_config(write(tmp_path, f"coordination: {url}\n{VALID}"))
+    assert coordination_spec(plain) == {"data_dir": str(tmp_path / ".data"), "url": url}
+    text = f"coordination:\n  url: {url}\n  password_env: MD_PG_PASSWORD\n{VALID}"
+    assert coordination_spec(load_config(write(tmp_path, text)))["password_env"] == "MD_PG_PASSWORD"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("mysql://md@db/x", "is not a postgresql://user@host:5432/db URL"),
+        ("postgresql://md:hunter2@db/x", "must not hold the password"),
+        ("{url: 'postgresql://md@db/x', password_env: 'hunter 2'}", "must name an environment"),
+    ],
+)
+def test_coordination_mistakes_are_one_line(tmp_path, value, says):
+    assert says in error_of(tmp_path, f"coordination: {value}\n{VALID}")
+
+
+def test_streamed_markets_are_those_with_stream_true(tmp_path):
+    config = load_config(
+        write(
+            tmp_path, VALID.replace("start: 2024-01-01", "start: 2024-01-01\n        stream: true")
+        )
+    )
+    assert config.streamed_markets == {("binance", "BTC/USDT")}
+    assert all(config.streamed(s) for s in config.series)
+    assert not load_config(write(tmp_path, VALID)).streamed_markets
+
+
+def test_stream_on_an_exchange_without_websocket_support_is_one_line(tmp_path):
+    text = VALID.replace("id: binance", "id: bitflyer").replace(
+        "start: 2024-01-01", "start: 2024-01-01\n        stream: true"
+    )
+    assert (
+        "exchanges[bitflyer]: markets[BTC/USDT].stream: ccxt has no WebSocket support for bitflyer;"
+        " remove `stream: true`"
+    ) in error_of(tmp_path, text)

@@ -14,7 +14,7 @@ import ccxt
 import pytest
 
 from marketdata_pipeline.config import Connector, Series
-from marketdata_pipeline.exchange.budget import RequestBudget
+from marketdata_pipeline.coordination.sqlite_budget import SqliteBudget as RequestBudget
 from marketdata_pipeline.exchange.client import ExchangeClient
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.exchange.limits import limits_for

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from marketdata_pipeline.exchange.budget import RequestBudget
+from marketdata_pipeline.coordination.sqlite_budget import SqliteBudget as RequestBudget
 from marketdata_pipeline.exchange.errors import FetchError
 from marketdata_pipeline.simulator import Faults
 
@@ -51,8 +51,8 @@ def test_a_429_pauses_the_connector_in_every_process_for_its_retry_after(tmp_pat
         [
             sys.executable,
             "-c",
-            "import sys; from marketdata_pipeline.exchange.budget import RequestBudget; "
-            "print(RequestBudget(sys.argv[1], 'binance', 6000, 60).try_take(2))",
+            "import sys; from marketdata_pipeline.coordination.sqlite_budget import SqliteBudget; "
+            "print(SqliteBudget(sys.argv[1], 'binance', 6000, 60).try_take(2))",
             str(tmp_path / "budgets.sqlite"),
         ],
         capture_output=True,

@@ -38,7 +38,7 @@ def charges(exchange: str, path: str, params: dict) -> list[float]:
         charged.append(weight)
 
     async def run():
-        cls = budgeted(getattr(ccxt_async, exchange), exchange, charge)
+        cls = budgeted(getattr(ccxt_async, exchange), exchange, charge, lambda *_: None)
         client = cls({"enableRateLimit": True})
         try:
             cost = client.calculate_rate_limiter_cost(

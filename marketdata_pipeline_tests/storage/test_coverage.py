@@ -1,5 +1,6 @@
 """Coverage: which time ranges of a series are known complete, recorded beside its rows."""
 
+from marketdata_pipeline.coordination import embedded
 from marketdata_pipeline.storage.coverage import Coverage
 from marketdata_pipeline.storage.schema import COVERAGE, TRADES
 from marketdata_pipeline.storage.store import CandleStore, Symbol
@@ -19,7 +20,7 @@ def test_missing_is_what_the_ranges_leave_out():
 
 
 def test_cover_merges_touching_ranges_and_keeps_gaps(tmp_path):
-    store = CandleStore(f"lmdb://{tmp_path / 'db'}", str(tmp_path / "locks"))
+    store = CandleStore(f"lmdb://{tmp_path / 'db'}", embedded(tmp_path))
     series = Symbol("binance/btc_usdt/trades")
     assert store.coverage(series, TRADES) == Coverage([], [])
     store.cover(series, TRADES, (20, 30), [(5, 7)])

@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from marketdata_pipeline.config import Series
+from marketdata_pipeline.coordination import embedded
 from marketdata_pipeline.storage.schema import CANDLE_SCHEMA, CANDLES, INDICATORS
 from marketdata_pipeline.storage.store import CandleStore, SeriesSummary, WriteResult
 from marketdata_pipeline.timeframes import DAY_MS, MINUTE_MS, get_timeframe
@@ -32,7 +33,7 @@ def candles(start: int, count: int) -> pl.DataFrame:
 
 
 def store_in(tmp_path) -> CandleStore:
-    return CandleStore(uri=f"lmdb://{tmp_path}/adb?map_size=1GB", lock_dir=str(tmp_path / "locks"))
+    return CandleStore(uri=f"lmdb://{tmp_path}/adb?map_size=1GB", coordination=embedded(tmp_path))
 
 
 def test_round_trip_keeps_schema_and_values(tmp_path):
@@ -214,9 +215,10 @@ def test_the_project_store_keeps_data_and_locks_beside_the_config(tmp_path):
 
     config = load_config(write_config(tmp_path, "http://127.0.0.1:1", [market()]))
     store = store_for(config)
-    assert store.uri == config.storage_uri and store.lock_dir == str(tmp_path / ".data" / "locks")
-    with store.lock(SERIES) as waited:
-        assert waited < 1.0
+    assert store.uri == config.storage_uri
+    assert store.coordination == embedded(tmp_path / ".data")
+    with store.lock(SERIES) as hold:
+        assert hold.waited < 1.0
         assert (tmp_path / ".data" / "locks" / "binance__btc_usdt__1m.lock").exists()
 
 

@@ -114,8 +114,8 @@ def test_nothing_to_stream_is_one_line_and_exit_2(make_project):
     run = marketdata("stream", "--for", "1", cwd=project.config.path.parent)
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr == (
-        "error: nothing to stream: no market matching the filters has `order_book:` or"
-        " `ticker: true` in the config\n"
+        "error: nothing to stream: no market matching the filters has `stream: true`,"
+        " `order_book:` or `ticker: true` in the config\n"
     )
 
 

@@ -1,44 +1,29 @@
-"""A connector's request budget, shared by every process that talks to the exchange.
+"""The embedded request budget: a sliding window kept in a small SQLite file on one machine.
 
 ccxt's own throttle lives inside one exchange object, so parallel steps would each spend the
-whole budget. Here every request first takes its weight from a sliding window kept in a small
-SQLite file: `BEGIN IMMEDIATE` serializes the takers across processes, and a crashed process
-leaves nothing held. The window is a true rolling one, so no 60 seconds ever see more than
-the budget, whatever the exchange's own window alignment.
+whole budget. Here every request first takes its weight from the window: `BEGIN IMMEDIATE`
+serializes the takers across processes, and a crashed process leaves nothing held.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from itertools import accumulate
 from pathlib import Path
 
-from ..config import LoadedConfig
-from ..ops.waits import waiting
-
-# Requests reach the exchange a little after their grant; widen the window to absorb that.
-ARRIVAL_MARGIN_SECONDS = 0.5
+from .base import RequestBudget
 
 
-def budget_path(config: LoadedConfig) -> Path:
-    """One SQLite file holds every connector's budget, beside the project's data."""
-    return config.data_dir / "budgets.sqlite"
-
-
-class RequestBudget:
+class SqliteBudget(RequestBudget):
     def __init__(self, path: Path | str, key: str, weight: int, period_seconds: float):
+        super().__init__(key, weight, period_seconds)
         self.path = Path(path)
-        self.key = key
-        self.weight = weight
-        self.period = period_seconds
-        self.window = period_seconds + ARRIVAL_MARGIN_SECONDS
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
@@ -53,26 +38,12 @@ class RequestBudget:
             )
         return self._db
 
-    async def acquire(self, weight: int) -> float:
-        """Wait until `weight` fits in the window, take it, and return the seconds waited."""
-        waited = 0.0
-        if (delay := self.try_take(weight)) <= 0:
-            return waited
-        paused = " (paused after a 429)" if self.paused_for() else ""
-        with waiting(
-            f"the {self.key} request budget of {self.weight:g} per {self.period:g}s{paused}"
-        ):
-            while delay > 0:
-                await asyncio.sleep(delay)
-                waited += delay
-                delay = self.try_take(weight)
-        return waited
-
     def try_take(self, weight: int, now: float | None = None) -> float:
-        """Take `weight` now if it fits (returns 0), else return how long until it could."""
-        now = time.time() if now is None else now
         db = self._connection()
         db.execute("BEGIN IMMEDIATE")
+        # The clock is read once the write lock is held: a time read before waiting for it
+        # is stale, and a grant stamped with it lands among grants another taker pruned.
+        now = time.time() if now is None else now
         try:
             paused = db.execute("SELECT until FROM pauses WHERE key = ?", (self.key,)).fetchone()
             if paused and paused[0] > now:
@@ -98,7 +69,6 @@ class RequestBudget:
             db.execute("COMMIT")
 
     def pause(self, seconds: float, now: float | None = None) -> None:
-        """Hold every taker of this budget, in every process, for `seconds` (a 429's Retry-After)."""
         until = (time.time() if now is None else now) + seconds
         self._connection().execute(
             "INSERT INTO pauses VALUES (?, ?)"
@@ -106,23 +76,26 @@ class RequestBudget:
             (self.key, until),
         )
 
+    def _one(self, sql: str, *args) -> tuple | None:
+        """One row of a query; None without creating the file when no request was ever made."""
+        if self._db is None and not self.path.exists():
+            return None
+        return self._connection().execute(sql, args).fetchone()
+
     def paused_for(self, now: float | None = None) -> float:
-        row = (
-            self._connection()
-            .execute("SELECT until FROM pauses WHERE key = ?", (self.key,))
-            .fetchone()
-        )
+        row = self._one("SELECT until FROM pauses WHERE key = ?", self.key)
         return max(0.0, row[0] - (time.time() if now is None else now)) if row else 0.0
 
     def used(self, now: float | None = None) -> int:
-        """Weight taken in the current window (for `marketdata status`)."""
         now = time.time() if now is None else now
-        row = (
-            self._connection()
-            .execute(
-                "SELECT COALESCE(SUM(weight), 0) FROM grants WHERE key = ? AND ts > ?",
-                (self.key, now - self.window),
-            )
-            .fetchone()
+        row = self._one(
+            "SELECT COALESCE(SUM(weight), 0) FROM grants WHERE key = ? AND ts > ?",
+            self.key,
+            now - self.window,
         )
-        return int(row[0])
+        return int(row[0]) if row else 0
+
+    def last_grant(self) -> float | None:
+        """The file keeps the newest grant of every key (only older ones are pruned)."""
+        row = self._one("SELECT MAX(ts) FROM grants WHERE key = ?", self.key)
+        return row[0] if row else None

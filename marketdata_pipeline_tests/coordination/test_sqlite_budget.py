@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from marketdata_pipeline.exchange.budget import RequestBudget
+from marketdata_pipeline.coordination.sqlite_budget import SqliteBudget as RequestBudget
 from marketdata_pipeline.ops import waits
 
 
@@ -186,13 +186,13 @@ def test_parallel_multiprocess_runs_never_exceed_the_exchange_budget(tmp_path, m
 
 def test_without_a_given_time_the_clock_is_now(tmp_path, monkeypatch):
     from marketdata_pipeline.config import load_config
-    from marketdata_pipeline.exchange.budget import budget_path
+    from marketdata_pipeline.coordination import coordination_for
 
     from ..conftest import market, write_config
 
     config = load_config(write_config(tmp_path, "http://127.0.0.1:1", [market()]))
-    assert budget_path(config) == tmp_path / ".data" / "budgets.sqlite"
-    budget = RequestBudget(budget_path(config), "binance", weight=10, period_seconds=60)
+    budget = coordination_for(config).budget("binance", weight=10, period_seconds=60)
+    assert budget.path == tmp_path / ".data" / "budgets.sqlite"
     assert budget.try_take(4) == 0.0
     assert budget.used() == 4
     budget.pause(30)
