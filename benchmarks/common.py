@@ -23,6 +23,20 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def best_times_alternating(runs: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Best wall time of each run, the runs taking turns (one warm-up each first), so that load
+    from other processes on a shared machine weighs on every side alike."""
+    for run in runs:
+        run()
+    best = [float("inf")] * len(runs)
+    for _ in range(repeat):
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            run()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
 @dataclass
 class Measure:
     wall: float
