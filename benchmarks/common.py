@@ -73,6 +73,7 @@ def start_simulator(
     latency_ms: int = 0,
     symbols: list[str] = (),
     trades_per_minute: int | None = None,
+    speed: float = 1.0,
 ) -> subprocess.Popen:
     """The exchange simulator in a process of its own, so it does not share the client's GIL;
     `symbols` are listed beside the default markets."""
@@ -80,6 +81,8 @@ def start_simulator(
     command += ["--weight-limit", str(weight_limit), "--latency-ms", str(latency_ms)]
     if trades_per_minute:
         command += ["--trades-per-minute", str(trades_per_minute)]
+    if speed != 1.0:
+        command += ["--speed", str(speed)]
     server = subprocess.Popen(
         [*command, *(f"--symbol={s}" for s in symbols)], stdout=subprocess.DEVNULL
     )
