@@ -23,6 +23,20 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def best_times_alternating(runs: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Best wall time of each run, the runs taking turns (one warm-up each first), so that load
+    from other processes on a shared machine weighs on every side alike."""
+    for run in runs:
+        run()
+    best = [float("inf")] * len(runs)
+    for _ in range(repeat):
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            run()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
 @dataclass
 class Measure:
     wall: float
@@ -59,6 +73,7 @@ def start_simulator(
     latency_ms: int = 0,
     symbols: list[str] = (),
     trades_per_minute: int | None = None,
+    speed: float = 1.0,
 ) -> subprocess.Popen:
     """The exchange simulator in a process of its own, so it does not share the client's GIL;
     `symbols` are listed beside the default markets."""
@@ -66,6 +81,8 @@ def start_simulator(
     command += ["--weight-limit", str(weight_limit), "--latency-ms", str(latency_ms)]
     if trades_per_minute:
         command += ["--trades-per-minute", str(trades_per_minute)]
+    if speed != 1.0:
+        command += ["--speed", str(speed)]
     server = subprocess.Popen(
         [*command, *(f"--symbol={s}" for s in symbols)], stdout=subprocess.DEVNULL
     )

@@ -3,7 +3,7 @@
 Builds a random-walk series of 1m candles (1,000,000 by default) and times the project's
 `compute_indicators` (all eight columns: RSI 6/14/24, EMA 12/26, MACD 12/26/9 line, signal and
 histogram) against TA-Lib computing the same outputs (RSI x3, EMA x2, one MACD call). Each side
-runs once as warm-up, then the best of --repeat runs counts. Prints both times and the ratio.
+runs once as warm-up, then the two take turns --repeat times and each side's best run counts. Prints both times and the ratio.
 Both sides do their arithmetic on one thread. The outputs are checked to agree first.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 import talib
-from common import best_time
+from common import best_times_alternating
 
 from marketdata_pipeline.indicators.formulas import INDICATOR_COLUMNS, compute_indicators
 
@@ -37,7 +37,7 @@ def talib_indicators(close: np.ndarray) -> list[np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -49,8 +49,9 @@ def main() -> None:
         got = ours[column].fill_null(np.nan).to_numpy()
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * close.max())
 
-    project = best_time(lambda: compute_indicators(candles), args.repeat)
-    reference = best_time(lambda: talib_indicators(close), args.repeat)
+    project, reference = best_times_alternating(
+        [lambda: compute_indicators(candles), lambda: talib_indicators(close)], args.repeat
+    )
     print(
         f"rows: {args.rows:,}  project: {project:.3f} s  ta-lib: {reference:.3f} s  "
         f"ratio: {project / reference:.1f}x"

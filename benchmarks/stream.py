@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import ccxt.pro
 import numpy as np
 import yaml
-from common import free_port
+from common import free_port, start_simulator
 
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.simulator import ccxt_config
@@ -57,22 +56,6 @@ class SimClock:
 
     def __call__(self) -> float:
         return self.t0 + (time.monotonic() - self.m0) * 1000 * self.speed
-
-
-def start_simulator(port: int, speed: float):
-    import socket
-    import subprocess
-
-    command = [sys.executable, "-m", "marketdata_pipeline.simulator", "--port", str(port)]
-    command += ["--trades-per-minute", str(TRADES_PER_MINUTE), "--speed", str(speed)]
-    command += ["--weight-limit", "1000000"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return server
-        time.sleep(0.05)
-    raise RuntimeError("simulator did not start")
 
 
 async def bare(url: str, clock: SimClock, seconds: float) -> dict:
@@ -172,7 +155,7 @@ def main() -> None:
     print(header)
     for speed in [float(s) for s in args.speeds.split(",")]:
         port = free_port()
-        server = start_simulator(port, speed)
+        server = start_simulator(port, 1_000_000, trades_per_minute=TRADES_PER_MINUTE, speed=speed)
         try:
             url = f"http://127.0.0.1:{port}"
             clock = SimClock(url, speed)

@@ -9,6 +9,7 @@ import dagster as dg
 from .analytics.market_summary import market_summary_asset
 from .automation.schedules import build_schedules
 from .automation.sensors import automation_sensor, freshness_sensor
+from .automation.streams import stream_check
 from .books.assets import polled_assets
 from .candles.assets import candle_asset
 from .config import LoadedConfig, load_config
@@ -45,8 +46,10 @@ def build_definitions(config: LoadedConfig) -> dg.Definitions:
     assets += [trades_asset(t) for t in config.trade_series]
     assets += [a for s in config.polled_series for a in polled_assets(s)]
     summary = market_summary_asset(config)
+    checks = [stream_check(config, s) for s in config.all_series if config.streamed(s)]
     return dg.Definitions(
         assets=[*assets, *([summary] if summary else [])],
+        asset_checks=checks,
         resources=resources,
         schedules=build_schedules(config),
         sensors=[freshness_sensor(config), automation_sensor(config)],

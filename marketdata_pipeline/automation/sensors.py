@@ -14,6 +14,7 @@ from dagster import (
 )
 
 from ..config import LoadedConfig, Series
+from ..coordination import coordination_for
 from ..storage.schema import LIBRARY_OF
 from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import iso, now_ms
@@ -21,6 +22,7 @@ from .freshness import Lag, lag_of
 from .keys import run_keys
 from .partitions import partitions_for
 from .runs import ASSET_JOB, busy_series, series_request
+from .streams import stream_evaluation
 
 
 def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
@@ -35,7 +37,8 @@ def missing_partitions(series: Series, lag: Lag) -> tuple[str, str]:
 
 def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
     """Every series' lag as an observation (plotted in the UI); stale ones get a catch-up run."""
-    series_list = [*config.series, *config.trade_series, *config.polled_series]
+    series_list = config.all_series
+    streamed = {s.name for s in series_list if config.streamed(s)}
     tolerance = config.model.freshness
     running = config.model.automation.running
 
@@ -46,22 +49,27 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
         required_resource_keys={STORE_KEY},
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description="Compares each series' newest stored candle with the last closed one and "
-        "requests runs for exactly the partitions a stale series is missing.",
+        "requests runs for exactly the partitions a stale series is missing; a streamed "
+        "series whose stream has stalled fails its `stream_live` check.",
     )
     def candle_freshness(context: SensorEvaluationContext) -> SensorResult:
         store: CandleStore = getattr(context.resources, STORE_KEY)
         now = now_ms()
         busy = busy_series(context.instance)
-        requests, observations = [], []
+        requests, events = [], []
+        beats = coordination_for(config).beats() if streamed else []
         for series in series_list:
             last = store.summary(series, LIBRARY_OF[series.data]).last_ms
             lag = lag_of(series, last, now, tolerance)
-            observations.append(
+            stream = stream_evaluation(series, beats) if series.name in streamed else None
+            if stream:
+                events.append(stream)
+            events.append(
                 AssetObservation(
                     asset_key=run_keys(series)[0],
                     metadata={
                         "lag_seconds": lag.lag_seconds,
-                        "stale": lag.stale,
+                        "stale": lag.stale or bool(stream and not stream.passed),
                         "last_candle": iso(lag.last_ms) if lag.last_ms else "-",
                         "expected_candle": iso(lag.expected_ms),
                     },
@@ -73,7 +81,7 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
                 # Keyed on progress: a catch-up that fetched nothing is not requested again.
                 run_key = f"catch-up {series.name} after {lag.last_ms} until {last}"
                 requests.append(series_request(series, first, last, run_key))
-        return SensorResult(run_requests=requests, asset_events=observations)
+        return SensorResult(run_requests=requests, asset_events=events)
 
     return candle_freshness
 

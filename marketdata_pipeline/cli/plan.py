@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import click
 import numpy as np
 
 from ..candles.delta import delta_ranges
@@ -19,8 +18,8 @@ from ..config import Series
 from ..indicators.warmup import warmup_partitions
 from ..storage.schema import CANDLES, INDICATORS, TRADE_CANDLES, TRADES
 from ..storage.store import CandleStore
-from ..timeframes import PARTITION_FORMAT, from_ms, partition_after, partition_floor, to_ms
-from .support import UserError
+from ..timeframes import PARTITION_FORMAT, from_ms, partition_floor
+from .ranges import windows_of
 
 
 @dataclass(frozen=True)
@@ -31,34 +30,6 @@ class Plan:
     first: str | None
     last: str | None
     fetch: bool  # candles are missing in the range
-
-
-def windows_of(series: Series, now_ms: int) -> list[tuple[int, int]]:
-    """Every partition window of the series, up to and including the one in progress."""
-    partition = series.partition
-    start = partition_floor(partition, from_ms(series.start_ms))
-    windows = []
-    while to_ms(start) <= now_ms:
-        after = partition_after(partition, start)
-        windows.append((to_ms(start), to_ms(after)))
-        start = after
-    return windows
-
-
-def in_range(chosen: list[Series], start_ms: int, end_ms: int, now_ms: int) -> list[Series]:
-    """The series that [start, end) overlaps; the others are named on stderr, and if none is
-    left that is a mistake."""
-    if start_ms >= now_ms:
-        raise UserError(
-            f"nothing to sync: --start {from_ms(start_ms):%Y-%m-%d %H:%M} is in the future"
-        )
-    kept = [s for s in chosen if end_ms > s.start_ms]
-    missed = [f"{s.label} starts {s.start}" for s in chosen if s not in kept]
-    if not kept:
-        raise UserError(f"nothing to sync: {'; '.join(missed)}")
-    for line in missed:
-        click.echo(f"note: skipped {line}, after --end {from_ms(end_ms):%Y-%m-%d %H:%M}", err=True)
-    return kept
 
 
 def plan(

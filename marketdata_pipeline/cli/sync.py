@@ -7,7 +7,9 @@ import sys
 import click
 
 from ..config import ConfigError
+from ..storage.complete import CompleteRanges
 from ..timeframes import from_ms, now_ms
+from .ranges import in_range, plan_key
 from .support import UserError, config_of, store_of, time_range, user_errors
 
 KINDS = ("candles", "trades")
@@ -52,13 +54,9 @@ def sync(
     wait_timeout: float,
 ) -> None:
     """Materialize the matching candle and trade assets for a range through Dagster."""
-    from .plan import in_range, plan, plan_trades  # the store only: a complete range needs no more
-
     config = config_of(ctx)
     kinds = _kinds(data)
     start_ms, end_ms = time_range(start, end, start_required=True)
-    now = now_ms()
-    store = store_of(config)
     chosen: list = []
     if "trades" in kinds:
         try:
@@ -68,20 +66,43 @@ def sync(
                 raise
     if "candles" in kinds:
         chosen += config.select(exchange, symbol, timeframe)
-    chosen = in_range(chosen, start_ms, end_ms, now)
+    chosen = in_range(chosen, start_ms, end_ms, now_ms())
+    known = CompleteRanges.for_storage(config.storage_uri)
 
-    def planned(s):
+    def nothing(s) -> str:
+        return f"nothing to fetch for {s.name}: {from_ms(start_ms):%Y-%m-%d} on is complete"
+
+    def key(s, now: int) -> str:
+        return plan_key(s, start_ms, end_ms, now, config.connector(s.exchange).settle_seconds)
+
+    now = now_ms()
+    if known and known.known([key(s, now) for s in chosen]):  # no ArcticDB, pandas or polars
+        for s in chosen:
+            click.echo(nothing(s))
+        return
+    from arcticdb.config import set_config_int
+
+    # Every read sees the latest versions (ArcticDB caches them for a few seconds otherwise):
+    # a plan found complete is remembered, so it must not miss another process's write.
+    set_config_int("VersionMap.ReloadInterval", 0)
+    from .plan import plan, plan_trades  # the store only: a complete range needs no more
+
+    def planned(s, store, now: int):
         how = plan_trades if s.data == "trades" else plan
-        return how(
-            store, s, start_ms, end_ms, now_ms(), config.connector(s.exchange).settle_seconds
-        )
+        return how(store, s, start_ms, end_ms, now, config.connector(s.exchange).settle_seconds)
 
-    plans = [planned(s) for s in chosen]
+    def plans_of(series: list, now: int) -> list:
+        """Plans from a fresh view of the store; the complete ones are remembered."""
+        version, store = known.version() if known else None, store_of(config)
+        plans = [planned(s, store, now) for s in series]
+        if known:
+            known.record([key(p.series, now) for p in plans if p.first is None], version)
+        return plans
+
+    plans = plans_of(chosen, now)
     for p in plans:
         if p.first is None:
-            click.echo(
-                f"nothing to fetch for {p.series.name}: {from_ms(start_ms):%Y-%m-%d} on is complete"
-            )
+            click.echo(nothing(p.series))
     todo = [p for p in plans if p.first is not None]
     if not todo:
         return
@@ -104,11 +125,16 @@ def sync(
         failures = sync_series(config, trades) if trades else []
         candles = [p for p in todo if p.series.data != "trades"]
         if trades:
-            candles = [p for s in chosen if s.data != "trades" if (p := planned(s)).first]
+            store = store_of(config)
+            candles = [
+                p for s in chosen if s.data != "trades" if (p := planned(s, store, now_ms())).first
+            ]
         return failures + (sync_series(config, candles) if candles else [])
 
     guard = SyncGuard(instance, [c.id for c in config.connectors], wait_timeout)
     failures = guard.run(work)
     for failure in failures:
         click.echo(f"error: {failure}", err=True)
+    if not failures:
+        plans_of(chosen, now_ms())  # remembered complete: the next sync of the range is free
     sys.exit(1 if failures else 0)

@@ -61,13 +61,24 @@ def _daemon(instance: Any, tolerance: float) -> None:
         )
 
 
+def stream_problem(beat: Any, now: float, stall: float = STALL_SECONDS) -> str | None:
+    """Why a stream is not live (None when it is): its service stopped beating, its
+    connection is down, or no message arrived for longer than `stall` seconds."""
+    last = last_message(beat.payload)
+    quiet = beat.age_seconds if last is None else max(now - last, beat.age_seconds)
+    if quiet > stall:
+        return f"no message for {quiet:.0f}s"
+    if not beat.payload.get("connected"):
+        return "not connected"
+    return None
+
+
 def _streams(beats: list, stall: float) -> None:
     now = time.time()
-    stalled = []
-    for beat in stream_beats(beats):
-        last = last_message(beat.payload)
-        quiet = beat.age_seconds if last is None else max(now - last, beat.age_seconds)
-        if quiet > stall:
-            stalled.append(f"{beat.name} (no message for {quiet:.0f}s)")
+    stalled = [
+        f"{beat.name} ({problem})"
+        for beat in stream_beats(beats)
+        if (problem := stream_problem(beat, now, stall)) and problem.startswith("no message")
+    ]
     if stalled:
         raise RuntimeError(f"streams stalled for more than {stall:g}s: {', '.join(stalled)}")

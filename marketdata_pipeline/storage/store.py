@@ -29,6 +29,7 @@ from ..coordination import Coordination, Hold, coordination_from, coordination_s
 from ..ops.metrics import tally_for
 from .arctic import date_range, read_latest, to_pandas
 from .coverage import Coverage
+from .memory import release_memory
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
 STORE_KEY = "candle_store"
@@ -222,6 +223,7 @@ class CandleStore:
                 new = merged.join(stored.select(key), on=key, how="anti")[index].dt.epoch("ms")
                 self._invalidate_derived(series, library, new.min(), new.max(), hold)
         self._counted(library, waited, written)
+        release_memory()
         return WriteResult(written, candles.height - written, waited)
 
     def coverage(self, series: Named, library: str) -> Coverage:
@@ -288,6 +290,7 @@ class CandleStore:
                 prune_previous_versions=True,
             )
         self._counted(library, hold.waited, frame.height)
+        release_memory()
 
     def compact(self, series: Named, library: str) -> None:
         """Merge the small segments that batched appends leave into full ones."""

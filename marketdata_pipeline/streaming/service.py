@@ -38,6 +38,7 @@ from .books_stream import BookStream, TickerStream
 from .candles_stream import CandleStream
 from .collector import Collector, take_leases
 from .connection import Connections, EventLog, Gate, as_tickers, per_symbols, watch_loop
+from .observe import Observer
 from .trades_stream import TradeStream
 
 COMPACT_SECONDS = 3600.0
@@ -60,6 +61,7 @@ class StreamService:
         self.streamed = [s for s in series if config.streamed(s)]
         self.polled = [s for s in series if not config.streamed(s)]
         self.written: dict[str, int] = {}
+        self.observer = Observer(config)
 
     async def run(self, stop: asyncio.Event) -> None:
         with ExitStack() as leases:
@@ -262,14 +264,9 @@ class ExchangeStreams:
         clients = list((self.exchange.clients or {}).values())
         connected = not final and bool(clients) and not any(c.closed() for c in clients)
         for series, counts in self._counts():
-            state.update(
-                self.backend,
-                series.name,
-                connected=connected,
-                reconnects=self.connections.drops,
-                pid=os.getpid(),
-                **asdict(counts),
-            )
+            record = dict(connected=connected, reconnects=self.connections.drops, **asdict(counts))
+            state.update(self.backend, series.name, pid=os.getpid(), **record)
+            self.service.observer.observe(series, record, final)
             self.service.written[series.name] = counts.rows_written
             if final:
                 self.log("flush", series=series.name, rows_written=counts.rows_written)

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from marketdata_pipeline.cli.plan import in_range, plan, windows_of
+from marketdata_pipeline.cli.plan import plan
+from marketdata_pipeline.cli.ranges import in_range, windows_of
 from marketdata_pipeline.cli.support import UserError
 from marketdata_pipeline.config import Series
 from marketdata_pipeline.storage.schema import INDICATORS

@@ -10,11 +10,14 @@ import socket
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import polars as pl
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
 from marketdata_pipeline.simulator import Faults
+from marketdata_pipeline.storage.schema import INDICATORS
+from marketdata_pipeline.timeframes import parse_time
 
 from ..conftest import dead_pid, market, marketdata, owned_run, slot_holders, today
 from ..indicators.test_assets import assert_equals_talib_on_whole_series
@@ -114,25 +117,36 @@ def test_a_later_month_then_an_earlier_one_leaves_indicators_equal_to_talib(make
     assert_equals_talib_on_whole_series(project, series)
 
 
-def test_a_complete_range_costs_no_run_and_no_request(make_project, simulator, tmp_path):
-    make_project([market(start=today() - timedelta(days=3))])
-    args = (
-        "sync",
-        "--start",
-        str(today() - timedelta(days=3)),
-        "--end",
-        str(today() - timedelta(days=1)),
-    )
+def test_a_complete_range_costs_no_run_and_no_request(
+    make_project, simulator, tmp_path, monkeypatch
+):
+    project = make_project([market(start=today() - timedelta(days=3))])
+    start, end = today() - timedelta(days=3), today() - timedelta(days=1)
+    args = ("sync", "--start", str(start), "--end", str(end))
     assert marketdata(*args, cwd=tmp_path).returncode == 0
     runs = len(project_runs(tmp_path))
     simulator.reset_stats()
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
     again = marketdata(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout == (
-        f"nothing to fetch for binance/btc_usdt/1m: {today() - timedelta(days=3)} on is complete\n"
-    )
+    assert again.stdout == f"nothing to fetch for binance/btc_usdt/1m: {start} on is complete\n"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines()}
+    assert {"dagster", "ccxt", "arcticdb", "pandas", "polars"}.isdisjoint(imported)
     assert simulator.stats()["requests"] == 0
     assert len(project_runs(tmp_path)) == runs
+    # A write by another process (here: indicator rows deleted) is seen, not the memory of it.
+    project.store.replace(
+        project.series(),
+        pl.DataFrame(),
+        parse_time(start, "start"),
+        parse_time(end, "end"),
+        INDICATORS,
+    )
+    healed = marketdata(*args, cwd=tmp_path)
+    assert healed.returncode == 0, healed.stderr
+    assert "nothing to fetch" not in healed.stdout
+    assert len(project_runs(tmp_path)) == runs + 1
+    assert_equals_talib_on_whole_series(project, project.series())
 
 
 def project_runs(folder) -> list:

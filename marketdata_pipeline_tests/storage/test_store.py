@@ -229,3 +229,27 @@ def test_trades_may_be_missing_after_being_there(tmp_path):
     later = candles(T0 + 2 * MINUTE_MS, 2).with_columns(pl.lit(None, pl.Int64).alias("trades"))
     store.write(SERIES, later, T0, T0 + DAY_MS)
     assert store.read(SERIES)["trades"].to_list() == [7, 7, None, None]
+
+
+def mapped_store_pages_kb(folder) -> int:
+    """Resident KB of the store's LMDB files mapped into this process."""
+    resident, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            if not line[0].isupper():  # a mapping's first line: address range ... path
+                inside = str(folder) in line and line.rstrip().endswith(".mdb")
+            elif inside and line.startswith("Rss:"):
+                resident += int(line.split()[1])
+    return resident
+
+
+def test_a_write_hands_back_the_store_pages_it_mapped(tmp_path):
+    """LMDB's mapped pages are dropped after a write, and read back from the page cache when
+    needed."""
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 100_000), T0, T0 + 10**10)
+    assert store.read(SERIES).height == 100_000
+    assert mapped_store_pages_kb(tmp_path) > 500
+    store.write(SERIES, candles(T0 + 100_000 * MINUTE_MS, 10), T0, T0 + 10**10)
+    assert mapped_store_pages_kb(tmp_path) < 50
+    assert store.read(SERIES).height == 100_010

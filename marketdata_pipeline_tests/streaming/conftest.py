@@ -40,7 +40,8 @@ def streamed_market(**extra) -> dict:
 
 
 @pytest.fixture
-def stream_config(tmp_path, fast_sim):
+def stream_config(tmp_path, fast_sim, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # its observations
     path = write_config(tmp_path, fast_sim.url, [streamed_market()], ticker_every_seconds=1)
     return load_config(path)
 

@@ -6,6 +6,7 @@ import asyncio
 import arcticdb
 import polars as pl
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from marketdata_pipeline.books.layout import snapshot_rows
 from marketdata_pipeline.config import load_config
@@ -23,6 +24,7 @@ from marketdata_pipeline.trades.ingest import ingest_trades
 from ..conftest import free_port, write_config
 from .conftest import DEPTH, rest_candles, rest_trades, run_service, streamed_market
 
+TRADES_KEY = AssetKey(["binance", "btc_usdt", "trades"])
 BTC = make_specs(None, 120)["BTCUSDT"]
 
 
@@ -72,6 +74,9 @@ def test_a_clean_stream_stores_the_exchange_history(fast_sim, stream_config):
     records = state.read(coordination_for(stream_config))
     assert records["binance/btc_usdt/trades"]["rows_written"] == trades.height
     assert records["binance/btc_usdt/trades"]["connected"] is False  # stopped
+    (last,) = DagsterInstance.get().fetch_observations(TRADES_KEY, limit=1).records
+    observed = {k: v.value for k, v in last.asset_observation.metadata.items()}
+    assert (observed["stream_rows_written"], observed["stream_connected"]) == (trades.height, False)
     assert not [line for line in lines if "event=disconnect" in line]
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from marketdata_pipeline.coordination import coordination_for
 from marketdata_pipeline.storage.schema import TRADES
 from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.streaming import state
@@ -24,7 +25,7 @@ def wait_for_trades(config, pid: int, rows: int) -> None:
     """Until process `pid` has written `rows` trades (its stream state says so)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        record = state.read(state.state_path(config.data_dir)).get("binance/btc_usdt/trades", {})
+        record = state.read(coordination_for(config)).get("binance/btc_usdt/trades", {})
         if record.get("pid") == pid and record.get("rows_written", 0) >= rows:
             return
         time.sleep(0.3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ TICK_S = 0.05
 HUB = web.AppKey("ws_hub", "Hub")
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
 _LIMIT_WINDOW_MS = 300_000
+_log = logging.getLogger(__name__)
 
 
 def _error(code: int, msg: str, request_id: Any = None) -> str:
@@ -169,7 +171,11 @@ class Hub:
             if loop_now < self._due[name]:
                 continue
             self._due[name] = loop_now + feed.period_ms / 1000.0
-            texts = feed.poll(now, faults.maintenance)
+            try:
+                texts = feed.poll(now, faults.maintenance)
+            except Exception:  # a bug in one feed: say so, and keep the others streaming
+                _log.exception("simulator stream %s: poll failed", name)
+                continue
             if texts and isinstance(feed, DepthFeed) and self._withhold(feed):
                 texts = []
             live = [conn for conn in self.subscribers[name] if conn.cause == "client"]

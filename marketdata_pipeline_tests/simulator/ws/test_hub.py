@@ -9,9 +9,11 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 import requests
 
 from marketdata_pipeline.simulator import Faults, Simulator
+from marketdata_pipeline.simulator.ws.feeds import DepthFeed
 
 from .conftest import SPEED, RawClient, run_client, settled_ws_stats
 
@@ -240,3 +242,22 @@ def test_new_connections_over_the_limit_are_refused_for_five_minutes() -> None:
         assert run_client(sim.ws_url, lambda client: client.request("LIST_SUBSCRIPTIONS"))
         stats = settled_ws_stats(sim)
     assert (stats["connections_opened"], stats["connections_refused"]) == (3, 2)
+
+
+def test_a_failing_feed_is_logged_and_the_others_stream_on(
+    fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(feed: DepthFeed, now: int, gaps: Any) -> list[str]:
+        raise RuntimeError("broken feed")
+
+    monkeypatch.setattr(DepthFeed, "poll", broken)
+
+    async def body(client: RawClient) -> list[Any]:
+        await client.request("SUBSCRIBE", ["btcusdt@depth@100ms", "btcusdt@aggTrade"])
+        return await client.events_until(lambda got: len(got) >= 100)
+
+    assert {event["e"] for event in run_client(fast_sim.ws_url, body)} == {"aggTrade"}
+    failures = [r for r in caplog.records if r.getMessage().endswith("poll failed")]
+    assert (
+        failures and failures[0].getMessage() == "simulator stream btcusdt@depth@100ms: poll failed"
+    )

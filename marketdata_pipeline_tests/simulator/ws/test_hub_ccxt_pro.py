@@ -148,3 +148,33 @@ def test_a_cut_closed_or_aged_connection_fails_the_pending_watch_then_reconnects
     assert _watch(fast_sim, body)
     ws = settled_ws_stats(fast_sim)
     assert ws["connections_opened"] == 2 and ws["disconnects"][cause] == 1
+
+
+def test_watching_several_symbols_at_once(fast_sim: Simulator) -> None:
+    symbols = ["BTC/USDT", "ETH/USDT"]
+
+    async def body(exchange: ccxt.pro.binance) -> tuple[set[str], list[dict], set[str]]:
+        traded: set[str] = set()
+        while traded != set(symbols):
+            traded |= {t["symbol"] for t in await exchange.watch_trades_for_symbols(symbols)}
+        books = []
+        for _ in range(6):
+            book = await exchange.watch_order_book_for_symbols(symbols)
+            copy = {side: [list(level) for level in book[side]] for side in ("bids", "asks")}
+            books.append({"symbol": book["symbol"], "nonce": book["nonce"], **copy})
+        pairs = [[symbol, "1m"] for symbol in symbols]
+        candles: set[str] = set()
+        while candles != set(symbols):  # answers {symbol: {timeframe: candles}}
+            candles |= set(await exchange.watch_ohlcv_for_symbols(pairs))
+        return traded, books, candles
+
+    traded, books, candles = _watch(fast_sim, body)
+    assert traded == candles == set(symbols)
+    for book in books:
+        spec = fast_sim._state.specs[book["symbol"].replace("/", "")]
+        expected = book_at(spec, book["nonce"], DIFF_DEPTH, now_ms=fast_sim.now_ms()).to_ccxt(spec)
+        assert (book["bids"], book["asks"]) == (expected["bids"], expected["asks"])
+    assert settled_ws_stats(fast_sim)["subscriptions"] == {
+        "btcusdt@trade": 1, "ethusdt@trade": 1, "btcusdt@depth@100ms": 1,
+        "ethusdt@depth@100ms": 1, "btcusdt@kline_1m": 1, "ethusdt@kline_1m": 1,
+    }  # fmt: skip
