@@ -54,26 +54,26 @@ def test_snapshots_are_the_exchange_books_at_their_update_ids(make_project, simu
     simulator.reset_stats()
     collector = collect(project, 3.5)
     stored = project.store.read(book, None, None, ORDER_BOOKS)
-    assert stored.height in (3, 4)  # one per whole second of the run
+    # One per whole second of the run; a slot missed under load is a cadence gap, not a row.
+    assert 2 <= stored.height <= 4
     slots = stored["local_timestamp"].dt.epoch("ms") // 1000
     assert slots.is_unique().all()
     for row in stored.iter_rows(named=True):
         expected = snapshot_rows([book_at(BTC, row["update_id"], DEPTH).to_ccxt(BTC)], DEPTH, 0)
         same = pl.DataFrame([row]).drop("timestamp", "local_timestamp")
         assert same.equals(expected.drop("timestamp", "local_timestamp"))
+    # One tickers request a tick serves both markets: a row each per request.
+    (ticks,) = {project.store.read(t, None, None, TICKERS).height for t in tickers}
     for ticker in tickers:
         rows = project.store.read(ticker, None, None, TICKERS)
-        assert rows.height == stored.height and (rows["bid"] < rows["ask"]).all()
+        assert 2 <= rows.height <= 4 and (rows["bid"] < rows["ask"]).all()
     stats = simulator.stats()
     # One depth request per snapshot (weight 5 at 5 levels) and one tickers request per tick
-    # for both markets (weight 2), on top of loading the markets once (20).
+    # (weight 2), on top of loading the markets once (20).
     assert stats["depth_requests"] == stored.height
-    assert stats["ticker_requests"] == stored.height
-    assert stats["weight_used_total"] == 20 + 5 * stored.height + 2 * stored.height
-    assert collector.stored == {
-        book.name: stored.height,
-        **{t.name: stored.height for t in tickers},
-    }
+    assert stats["ticker_requests"] == ticks
+    assert stats["weight_used_total"] == 20 + 5 * stored.height + 2 * ticks
+    assert collector.stored == {book.name: stored.height, **{t.name: ticks for t in tickers}}
 
 
 def test_a_second_collector_skips_the_series_the_first_one_holds(make_project):
