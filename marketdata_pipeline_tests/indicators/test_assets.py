@@ -89,6 +89,26 @@ def test_any_materialization_order_gives_the_whole_series_values(make_project):
     assert_equals_talib_on_whole_series(project)
 
 
+def test_the_automation_requests_nothing_a_sync_run_already_computed(make_project):
+    """A sync run writes candles, then their indicators: the automation sees both and leaves
+    them. Candles written alone make it request their partitions and the day after."""
+    project = make_project()
+    series = project.series()
+    cursor = evaluate_automation_conditions(defs=project.defs, instance=project.instance).cursor
+    project.materialize(series, day_key(3), day_key(0))  # what `marketdata sync` runs
+    result = evaluate_automation_conditions(
+        defs=project.defs, instance=project.instance, cursor=cursor
+    )
+    assert result.get_requested_partitions(indicators_key(series)) == set()
+    project.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=project.instance, asset_selection=[candles_key(series)], partition_key=day_key(2)
+    )
+    result = evaluate_automation_conditions(
+        defs=project.defs, instance=project.instance, cursor=result.cursor
+    )
+    assert result.get_requested_partitions(indicators_key(series)) == {day_key(2), day_key(1)}
+
+
 def test_indicators_never_reach_past_the_stored_candles(make_project):
     project = make_project([market()])
     series = project.series()
