@@ -48,11 +48,14 @@ def test_indicators_of_a_backfill_equal_talib_and_report_latest_values(make_proj
     project = make_project()
     result = project.materialize(project.series(), day_key(4), day_key(2))
     assert_equals_talib_on_whole_series(project)
-    metadata = metadata_of(result, "indicators")  # the last partition's, with the preview
+    metadata = metadata_of(result, "indicators")  # the last partition's
     latest = project.store.read(project.series(), library=INDICATORS).tail(1)
     assert metadata["rsi14"] == latest["rsi14"][0]
     assert metadata["rows"] == metadata["rows_computed"] == 1440
-    assert metadata["preview"].startswith("![BTC/USDT 1m binance](data:image/png;base64,")
+    preview = metadata["preview"]  # shown in place by the UI: under 1000 characters
+    assert (
+        preview.startswith("![BTC/USDT 1m binance](data:image/svg+xml,<svg") and len(preview) < 1000
+    )
     again = project.materialize(project.series(), day_key(4), day_key(2))
     assert metadata_of(again, "indicators")["rows_computed"] == 0  # nothing changed: no work
 
