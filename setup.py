@@ -32,6 +32,7 @@ setup(
             "ta-lib>=0.6,<0.9",
             "ruff>=0.8",
             "httpx>=0.27,<1",
+            "playwright>=1.45,<2",  # drives Debian's chromium; never downloads a browser
         ],
         "mutation": ["mutmut==3.8.1"],  # `make mutation`, not part of `make test`
     },
