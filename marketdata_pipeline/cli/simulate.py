@@ -30,6 +30,13 @@ from .support import UserError, user_errors
     type=click.IntRange(12, 100_000),
     help="Mean raw trades per minute in every market (aggTrades are about 70% of them).",
 )
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Run the exchange's clock this many times faster than real time (REST and streams).",
+)
 @user_errors
 def simulate(
     exchange: str,
@@ -40,6 +47,7 @@ def simulate(
     malformed_rate: float,
     latency_ms: float,
     trades_per_minute: int,
+    speed: float,
 ) -> None:
     """Serve a local Binance- or OKX-compatible exchange for offline runs and tests."""
     from ..simulator import Faults, Simulator, config_snippet
@@ -56,6 +64,7 @@ def simulate(
         faults=faults,
         trades_per_minute=trades_per_minute,
         exchange=exchange,
+        speed=speed,
     )
     try:
         sim.start()

@@ -49,6 +49,13 @@ def _trade_rate(text: str) -> int:
     return rate
 
 
+def _speed(text: str) -> float:
+    speed = float(text)
+    if not speed > 0:
+        raise argparse.ArgumentTypeError("must be positive, e.g. 20 for a simulated minute in 3 s")
+    return speed
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m marketdata_pipeline.simulator", description=__doc__
@@ -66,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_trade_rate,
         default=DEFAULT_TRADES_PER_MINUTE,
         help="mean raw trades per minute in every market (aggTrades are about 70%% of them)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="run the clock this many times faster than real time (REST and WebSocket streams)",
     )
     parser.add_argument(
         "--symbol",
@@ -102,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                 *flags, dest=field.name, choices=REJECTIONS, default="", help=help_text
             )
         else:
-            kind = int if field.name in ("seed", "weight_limit", "storm_retry_after_s") else float
+            integers = ("seed", "weight_limit", "storm_retry_after_s", "ws_connection_limit")
+            kind = int if field.name in integers else float
             parser.add_argument(
                 *flags, dest=field.name, type=kind, default=field.default, help=help_text
             )
@@ -116,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     symbols = {**DEFAULT_SYMBOLS, **{symbol: {} for symbol in args.pop("symbols")}}
     for symbol, when in args.pop("delistings"):
         symbols[symbol] = {**symbols.get(symbol, {}), "delisting": when}
-    trades_per_minute = args.pop("trades_per_minute")
+    trades_per_minute, speed = args.pop("trades_per_minute"), args.pop("speed")
     sim = Simulator(
         host=host,
         port=port,
@@ -125,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         symbols=symbols,
         trades_per_minute=trades_per_minute,
         exchange=exchange,
+        speed=speed,
     )
     sim.start()
     print(f"{exchange} simulator listening on {sim.url}", flush=True)

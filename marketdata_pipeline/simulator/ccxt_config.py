@@ -34,6 +34,20 @@ _API_PATHS = {
     "papiV2": "/papi/v2",
 }
 
+# Every ``urls.api.ws`` key of ccxt.pro's binance; only spot's market streams are served.
+_WS_PATHS = {
+    "spot": "/ws",
+    "margin": "/ws",
+    "linear": "/ws",
+    "inverse": "/ws",
+    "stock": "/equity/ws",
+    "option": "/public/ws",
+    "optionMarket": "/market/ws",
+    "optionPrivate": "/private/ws",
+    "papi": "/pm/ws",
+}
+_WS_API_PATHS = {"spot": "/ws-api/v3", "linear": "/ws-fapi/v1", "inverse": "/ws-dapi/v1"}
+
 _OPTIONS = {
     "binance": {
         "defaultType": "spot",
@@ -58,6 +72,10 @@ def ccxt_config(url: str, exchange: str = "binance") -> dict[str, Any]:
     markets (one ``exchangeInfo`` call, or one ``public/instruments?instType=SPOT``) and switch
     off the currency, margin and clock-sync requests that would hit endpoints the simulator
     does not serve. ccxt's okx asks for currencies only with credentials, so it needs no switch.
+
+    For Binance, ``urls.api.ws`` point ccxt.pro's streams at ``ws://`` on the same host and
+    port, so ``ccxt.pro.binance(ccxt_config(url))`` watches the simulator; the plain ccxt
+    classes ignore them.
     """
     if exchange not in _OPTIONS:
         raise ValueError(f"exchange {exchange!r} is not simulated; use one of {sorted(_OPTIONS)}")
@@ -65,7 +83,10 @@ def ccxt_config(url: str, exchange: str = "binance") -> dict[str, Any]:
     if exchange == "okx":
         urls: dict[str, Any] = {"api": {"rest": base}, "test": {"rest": base}}
     else:
+        ws = "ws" + base.removeprefix("http")
         urls = {"api": {key: base + path for key, path in _API_PATHS.items()}}
+        urls["api"]["ws"] = {key: ws + path for key, path in _WS_PATHS.items()}
+        urls["api"]["ws"]["ws-api"] = {key: ws + path for key, path in _WS_API_PATHS.items()}
     return {"urls": urls, "options": json.loads(json.dumps(_OPTIONS[exchange]))}
 
 

@@ -63,6 +63,19 @@ class Faults:
     reject: str = _opt(
         "", "answer every request with a permanent error: auth (401) or bad_request (400)"
     )
+    ws_delay_ms: float = _opt(0.0, "delay of every WebSocket message (their order is kept)")
+    ws_depth_skip_rate: float = _opt(
+        0.0, "probability that a depth diff event is withheld: a gap in the update ids"
+    )
+    ws_max_connection_s: float = _opt(
+        0.0, "close WebSocket connections this many simulated seconds after they open (0: never)"
+    )
+    ws_drop_every_s: float = _opt(
+        0.0, "cut every WebSocket connection (no close frame) every N simulated seconds (0: never)"
+    )
+    ws_connection_limit: int = _opt(
+        0, "new WebSocket connections per IP in any 5 simulated minutes (Binance: 300; 0: no limit)"
+    )
     seed: int = _opt(0, "seed of the fault dice")
 
     def __post_init__(self) -> None:

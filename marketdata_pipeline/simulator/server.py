@@ -25,6 +25,7 @@ from marketdata_pipeline.simulator.klines import format_rows, select_klines, swa
 from marketdata_pipeline.simulator.okx import routes as okx
 from marketdata_pipeline.simulator.state import PLAN, Handler, ServerState
 from marketdata_pipeline.simulator.symbols import MarketSpec
+from marketdata_pipeline.simulator.ws.hub import HUB, add_ws_routes
 
 PageBuilder = Callable[[MarketSpec, Mapping[str, str], int, Gaps], trade_wire.Page]
 Answer = Callable[
@@ -103,6 +104,7 @@ def _add_binance_routes(app: web.Application, state: ServerState) -> None:
     app.router.add_get("/api/v3/depth", api.depth)
     app.router.add_get("/api/v3/ticker/24hr", api.ticker_24hr)
     app.router.add_route("*", "/api/{tail:.*}", api.unknown)
+    add_ws_routes(app, state)
 
 
 async def _answer(
@@ -221,6 +223,7 @@ class _ApiRoutes:
 
     async def depth(self, request: web.Request) -> web.Response:
         spec, limit, now = self._spec(request), book.depth_limit(request.query), self.state.clock()
+        request.app[HUB].record_snapshot(spec.market_id, book.update_id_at(spec, now))
         loop = asyncio.get_running_loop()
         return _json_response(await loop.run_in_executor(None, book.depth_body, spec, limit, now))
 

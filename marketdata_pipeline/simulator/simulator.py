@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -13,15 +12,15 @@ from typing import Any
 
 from aiohttp import web
 
+from marketdata_pipeline.simulator.clock import SpeedClock, wall_clock_ms
 from marketdata_pipeline.simulator.faults import FaultInjector, Faults
 from marketdata_pipeline.simulator.server import build_app
 from marketdata_pipeline.simulator.state import EXCHANGES, ServerState
 from marketdata_pipeline.simulator.stats import Stats
 from marketdata_pipeline.simulator.symbols import DEFAULT_TRADES_PER_MINUTE, make_specs
+from marketdata_pipeline.simulator.ws.hub import HUB, Hub
 
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
+__all__ = ["Simulator", "wall_clock_ms"]
 
 
 class Simulator:
@@ -34,6 +33,13 @@ class Simulator:
     sleeping. ``weight_limit`` is Binance's per-minute budget (OKX limits requests per
     endpoint instead). ``trades_per_minute`` is the mean raw trade count of a minute (aggTrades
     are about 70% of it) in every market.
+
+    Speaking Binance, it also serves the WebSocket market streams at ``ws_url`` (see
+    ``ws/hub.py``). ``speed`` runs the clock that many times faster than real time from
+    ``start_ms`` (default: now), for REST and streams alike, so
+    ``Simulator(speed=20, start_ms=...)`` streams a simulated minute in three seconds. Faults
+    switch at run time: ``set_faults`` (the ``ws_*`` fields for streams) and the one-off
+    ``ws_drop()``, ``ws_shutdown()`` and ``ws_skip_depth()``.
     """
 
     def __init__(
@@ -46,13 +52,20 @@ class Simulator:
         clock: Callable[[], int] | None = None,
         trades_per_minute: int = DEFAULT_TRADES_PER_MINUTE,
         exchange: str = "binance",
+        speed: float = 1.0,
+        start_ms: int | None = None,
     ) -> None:
         if exchange not in EXCHANGES:
             raise ValueError(f"exchange {exchange!r} is not simulated; use one of {EXCHANGES}")
+        if clock is not None and (speed != 1.0 or start_ms is not None):
+            raise ValueError("pass either clock, or speed and start_ms, not both")
+        if clock is None:
+            fast = speed != 1.0 or start_ms is not None
+            clock = SpeedClock(speed, start_ms) if fast else wall_clock_ms
         self.host, self.port, self.exchange = host, port, exchange
         self._state = ServerState(
             specs=make_specs(symbols, trades_per_minute),
-            clock=clock or wall_clock_ms,
+            clock=clock,
             weight_limit=weight_limit,
             injector=FaultInjector(faults),
             stats=Stats(),
@@ -62,10 +75,20 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._startup_error: BaseException | None = None
+        self._hub: Hub | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Where ccxt.pro's ``urls.api.ws`` point (``ccxt_config`` sets them)."""
+        return f"ws://{self.host}:{self.port}/ws"
+
+    def now_ms(self) -> int:
+        """The simulator's clock: what ``/api/v3/time`` answers."""
+        return self._state.clock()
 
     @property
     def faults(self) -> Faults:
@@ -123,6 +146,27 @@ class Simulator:
     def set_faults(self, faults: Faults) -> None:
         self._state.injector.set(faults)
 
+    def ws_drop(self) -> None:
+        """Cut every WebSocket connection now, without a close frame (clients see 1006)."""
+        self._on_loop("drop_all")
+
+    def ws_shutdown(self) -> None:
+        """Send Binance's ``serverShutdown`` event on every connection, then close it."""
+        self._on_loop("shutdown_all")
+
+    def ws_skip_depth(self) -> None:
+        """Withhold the next diff event of every depth stream, so clients see a gap."""
+        self._on_loop("skip_depth")
+
+    def _on_loop(self, action: str) -> None:
+        if self._loop is None or self._hub is None:
+            raise RuntimeError("the simulator serves no WebSocket streams (not started, or okx)")
+
+        async def run(hub: Hub) -> None:
+            getattr(hub, action)()
+
+        asyncio.run_coroutine_threadsafe(run(self._hub), self._loop).result()
+
     def __enter__(self) -> Simulator:
         return self.start()
 
@@ -154,8 +198,10 @@ class Simulator:
         loop.close()
 
     async def _open(self) -> None:
+        app = build_app(self._state)
+        self._hub = app.get(HUB)
         self._runner = web.AppRunner(
-            build_app(self._state), access_log=None, handle_signals=False, shutdown_timeout=0.5
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)

@@ -6,6 +6,8 @@ import threading
 from collections import Counter, deque
 from typing import Any
 
+from marketdata_pipeline.simulator.ws.stats import WsStats
+
 ROLLING_MS = 60_000
 CANDLE_PATHS = ("/api/v3/klines", "/api/v5/market/candles", "/api/v5/market/history-candles")
 """The paths serving candle pages, in either protocol: ``klines_requests`` counts them all."""
@@ -20,9 +22,11 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.ws = WsStats()
         self.reset()
 
     def reset(self) -> None:
+        self.ws.reset()
         with self._lock:
             self._requests = 0
             self._by_path: Counter[str] = Counter()
@@ -83,4 +87,5 @@ class Stats:
                 "depth_requests": self._by_path.get("/api/v3/depth", 0),
                 "ticker_requests": self._by_path.get("/api/v3/ticker/24hr", 0),
                 "faults_injected": dict(self._faults),
+                "ws": self.ws.snapshot(),
             }

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import pandas as pd
 import polars as pl
-from arcticdb.exceptions import KeyNotFoundException
+from arcticdb.exceptions import KeyNotFoundException, NoDataFoundException
 
 from .schema import FLOAT_STORED
 
 
 def read_latest(method, *args, **kwargs):
     """A read of the latest version, again if a writer pruned that version meanwhile: writers
-    hold the series lock, readers do not, and ArcticDB deletes a pruned version's data."""
-    for _ in range(2):
+    hold the series lock, readers do not, and ArcticDB deletes a pruned version's data (seen as
+    either exception, depending on which key of the version went first)."""
+    for _ in range(4):
         try:
             return method(*args, **kwargs)
-        except KeyNotFoundException:
+        except (KeyNotFoundException, NoDataFoundException):
             continue
     return method(*args, **kwargs)
 

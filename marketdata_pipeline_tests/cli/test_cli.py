@@ -195,7 +195,7 @@ def test_sync_end_to_end_in_a_subprocess(make_project, tmp_path):
 
 def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
     port = free_port()
-    args = ("simulate", "--port", str(port), "--trades-per-minute", "100")
+    args = ("simulate", "--port", str(port), "--trades-per-minute", "100", "--speed", "600")
     server = marketdata(*args, cwd=tmp_path, wait=False)
     try:
         first = server.stdout.readline()
@@ -206,11 +206,19 @@ def test_simulate_serves_binance_and_prints_the_connector(tmp_path):
         with urllib.request.urlopen(days, timeout=10) as answer:
             yesterday = json.load(answer)[0]
         assert 0.95 < yesterday[8] / (100 * 1_440) < 1.05  # trades in a whole day
+        times = []
+        for _ in range(2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v3/time") as answer:
+                times.append(json.load(answer)["serverTime"])
+            time.sleep(0.2)
+        assert times[1] - times[0] >= 600 * 200  # --speed 600: at least 2 simulated minutes
     finally:
         server.terminate()
         server.wait(10)
     result = CliRunner().invoke(main, ["simulate", "--trades-per-minute", "5"])
     assert result.exit_code == 2 and "'--trades-per-minute': 5 is not in the range" in result.output
+    result = CliRunner().invoke(main, ["simulate", "--speed", "0"])
+    assert result.exit_code == 2 and "'--speed': 0.0 is not in the range x>0" in result.output
 
 
 def test_simulate_speaks_okx_when_asked(tmp_path):

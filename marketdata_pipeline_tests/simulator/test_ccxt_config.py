@@ -1,19 +1,28 @@
 import asyncio
+from pathlib import Path
 
 import ccxt
 import ccxt.async_support as accxt
+import ccxt.pro
 
 from marketdata_pipeline.config import load_config
 from marketdata_pipeline.simulator import Simulator, ccxt_config, config_snippet
 
 from .conftest import make_exchange
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_every_ccxt_api_url_points_at_the_simulator(sim: Simulator) -> None:
-    ex = ccxt.binance(ccxt_config(sim.url))
-    leaks = {k: v for k, v in ex.urls["api"].items() if not v.startswith(sim.url)}
-    assert leaks == {}
+    ex = ccxt.pro.binance(ccxt_config(sim.url))
+    rest = {k: v for k, v in ex.urls["api"].items() if k != "ws"}
+    assert {k: v for k, v in rest.items() if not v.startswith(sim.url)} == {}
     assert ex.urls["api"]["public"] == f"{sim.url}/api/v3"
+    ws = dict(ex.urls["api"]["ws"])
+    ws_urls = [*ws.pop("ws-api").values(), *ws.values()]
+    ws_base = sim.url.replace("http://", "ws://")
+    assert [url for url in ws_urls if not url.startswith(ws_base)] == []
+    assert ex.urls["api"]["ws"]["spot"] == sim.ws_url == f"{ws_base}/ws"
 
 
 def test_sync_load_markets_only_calls_spot_exchange_info(sim: Simulator) -> None:
@@ -57,3 +66,8 @@ def test_okx_config_snippet_is_a_valid_project_config(okx_sim: Simulator, tmp_pa
     assert connector.id == "okx"
     assert connector.ccxt == ccxt_config(okx_sim.url, "okx")
     assert connector.ccxt["urls"]["api"] == {"rest": okx_sim.url}
+
+
+def test_the_demo_connector_points_rest_and_streams_at_the_demo_simulator() -> None:
+    (connector,) = load_config(ROOT / "marketdata.demo.yaml").connectors
+    assert connector.ccxt["urls"] == ccxt_config("http://127.0.0.1:8765")["urls"]

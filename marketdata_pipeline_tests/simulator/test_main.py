@@ -41,6 +41,10 @@ def test_parser_maps_every_fault_field() -> None:
                 "1500",
                 "--exchange",
                 "okx",
+                "--speed",
+                "20",
+                "--ws-depth-skip-rate",
+                "0.5",
             ]
         )
     )
@@ -48,12 +52,19 @@ def test_parser_maps_every_fault_field() -> None:
         args.pop("port") == 0 and args.pop("weight_limit") == 50 and args.pop("host") == "127.0.0.1"
     )
     assert args.pop("symbols") == ["ABC/USDT"] and args.pop("trades_per_minute") == 1500
-    assert args.pop("exchange") == "okx"
+    assert args.pop("exchange") == "okx" and args.pop("speed") == 20.0
     assert args.pop("delistings") == [("XRP/USDT", 1717200000000)]
     faults = Faults(**args)
     assert faults.error_rate == 0.1 and faults.drop_rate == 0.2
     assert faults.maintenance == ((1704067200000, 1704070800000),)
-    assert faults.reject == "auth"
+    assert faults.reject == "auth" and faults.ws_depth_skip_rate == 0.5
+
+
+def test_speed_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--speed", "0"])
+    assert exit_.value.code == 2
+    assert "--speed: must be positive" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -73,6 +84,21 @@ def sim_process() -> Iterator[str]:
         line = process.stdout.readline()
         assert "listening on" in line
         yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_fast_process_answers_on_its_fast_clock() -> None:
+    cmd = [sys.executable, "-m", "marketdata_pipeline.simulator", "--port", "0", "--speed", "600"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().rsplit(" ", 1)[1].strip()
+        before = requests.get(f"{url}/api/v3/time").json()["serverTime"]
+        subprocess.run([sys.executable, "-c", "import time; time.sleep(0.2)"], check=True)
+        after = requests.get(f"{url}/api/v3/time").json()["serverTime"]
+        assert after - before >= 600 * 200  # at least 0.2 s of real time went by
     finally:
         process.terminate()
         process.wait(timeout=10)
