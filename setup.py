@@ -37,6 +37,7 @@ setup(
             "httpx>=0.27,<1",
             "dagster-docker>=0.29,<0.30",  # loads deploy/dagster.yaml's run launcher
             "moto[server]>=5,<6",  # an S3 endpoint for ArcticDB in the tests
+            "playwright>=1.45,<2",  # drives Debian's chromium; never downloads a browser
         ],
         # The production image (deploy/Dockerfile): both run launchers of deploy/.
         "deploy": ["dagster-docker>=0.29,<0.30", "dagster-k8s>=0.29,<0.30"],

@@ -3,7 +3,6 @@ an optional pane of the market's book: spread and depth near mid, from its store
 
 Figures are built with `matplotlib.figure.Figure`, never pyplot, so no global backend or
 figure registry is touched and charts can be drawn from any thread (API, Dagster step).
-Pillow, which matplotlib requires, shrinks the preview to a palette PNG.
 """
 
 from __future__ import annotations
@@ -17,16 +16,13 @@ import numpy as np
 import polars as pl
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from PIL import Image
 
 from ..storage.schema import INDICATOR_COLUMNS
 
 FORMATS = (".png", ".html")
-# Up to this many candles get bodies and wicks; more (or a preview) would be a smear, so the
-# close is drawn as a line instead.
+# Up to this many candles get bodies and wicks; more would be a smear, so the close is drawn
+# as a line instead.
 CANDLESTICK_LIMIT = 400
-PREVIEW_CANDLES = 300
-PREVIEW_COLOURS = 32
 UP, DOWN = "#26a69a", "#ef5350"
 # The book pane: spread, and the quote amount resting within this band of mid on each side.
 BOOK_BAND_BPS = 50
@@ -58,32 +54,12 @@ def render_chart(
         path.write_text(_html(image, title))
 
 
-def preview_png(candles: pl.DataFrame, indicators: pl.DataFrame, title: str) -> bytes:
-    """A small PNG of the last PREVIEW_CANDLES candles, light enough for run metadata."""
-    recent = candles.sort("open_time").tail(PREVIEW_CANDLES)
-    image = Image.open(
-        io.BytesIO(_png(chart_figure(recent, indicators, title, (6, 4), small=True), dpi=60))
-    )
-    buffer = io.BytesIO()
-    # A 32-colour palette keeps the lines legible at a quarter of the RGBA file's size.
-    image.convert("RGB").quantize(PREVIEW_COLOURS).save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def preview_markdown(candles: pl.DataFrame, indicators: pl.DataFrame, title: str) -> str:
-    """The preview as Markdown with a data URI, for Dagster's MetadataValue.md."""
-    data = base64.b64encode(preview_png(candles, indicators, title)).decode("ascii")
-    alt = title.replace("[", "(").replace("]", ")")
-    return f"![{alt}](data:image/png;base64,{data})"
-
-
 def chart_figure(
     candles: pl.DataFrame,
     indicators: pl.DataFrame,
     title: str,
     size: tuple[float, float] = (12, 8),
     book: pl.DataFrame | None = None,
-    small: bool = False,
 ) -> Figure:
     """Panes, top to bottom: price with EMAs, RSI, MACD, and with `book` its spread and depth."""
     if candles.is_empty():
@@ -94,12 +70,11 @@ def chart_figure(
     fig = Figure(figsize=size, layout="constrained")
     ratios = (3, 1, 1) if book is None else (3, 1, 1, 1.2)
     price, rsi, macd, *extra = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
-    fig.suptitle(title, fontsize=9 if small else 12)
-    _price(price, x, col, candlesticks=not small and frame.height <= CANDLESTICK_LIMIT)
+    fig.suptitle(title, fontsize=12)
+    _price(price, x, col, candlesticks=frame.height <= CANDLESTICK_LIMIT)
     rsi.plot(x, col["rsi14"], color="#7e57c2", lw=1, label="RSI 14")
-    if not small:
-        rsi.plot(x, col["rsi6"], color="#ffa726", lw=0.6, label="RSI 6")
-        rsi.plot(x, col["rsi24"], color="#8d6e63", lw=0.6, label="RSI 24")
+    rsi.plot(x, col["rsi6"], color="#ffa726", lw=0.6, label="RSI 6")
+    rsi.plot(x, col["rsi24"], color="#8d6e63", lw=0.6, label="RSI 24")
     for level in (30, 70):
         rsi.axhline(level, color="grey", lw=0.6, ls="--")
     rsi.set_ylim(0, 100)
@@ -115,10 +90,9 @@ def chart_figure(
     panes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
     for ax in panes:
         ax.grid(alpha=0.2)
-        ax.tick_params(labelsize=6 if small else 8)
-    if not small:
-        for ax in (price, rsi, macd):  # the book pane has its own, over both of its axes
-            ax.legend(loc="upper left", fontsize=7)
+        ax.tick_params(labelsize=8)
+    for ax in (price, rsi, macd):  # the book pane has its own, over both of its axes
+        ax.legend(loc="upper left", fontsize=7)
     return fig
 
 

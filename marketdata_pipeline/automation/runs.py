@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dagster import AssetKey, DagsterInstance, RunRequest, RunsFilter
-from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -13,10 +12,6 @@ from dagster._core.storage.tags import (
 from ..config import Series
 from ..ops.heal import heal_dead_runs
 from .keys import SERIES_TAG, run_keys, series_of
-
-# Schedules and sensors target the implicit asset job: it is the one job that may hold assets
-# with different partitions (every series has its own start).
-ASSET_JOB = IMPLICIT_ASSET_JOB_NAME
 
 
 def series_run(

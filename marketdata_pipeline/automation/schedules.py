@@ -1,4 +1,9 @@
-"""Schedules that keep every series' current partition up to date, one per timeframe."""
+"""Schedules that keep every series' current partition up to date, one per timeframe.
+
+A schedule targets its series' assets, so the UI lists it as their automation. Dagster builds
+one job per target, and a job holds one partitions definition: series of one timeframe whose
+partitions differ (another start, another window) get a schedule each.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from dagster import (
+    AssetSelection,
     DefaultScheduleStatus,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -15,8 +21,9 @@ from dagster import (
 
 from ..config import LoadedConfig, Series
 from ..timeframes import DAY_MS
+from .keys import run_keys
 from .partitions import partitions_for
-from .runs import ASSET_JOB, busy_series, series_request
+from .runs import busy_series, series_request
 
 # Just after a candle closes; a minute or two later for long candles, whose close is less urgent.
 CADENCE = {
@@ -43,7 +50,7 @@ def series_schedule(
     @schedule(
         name=name,
         cron_schedule=cron,
-        job_name=ASSET_JOB,
+        target=AssetSelection.assets(*(key for s in members for key in run_keys(s))),
         execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED,
         description=f"Keeps {', '.join(s.name for s in members)} current.",
@@ -81,7 +88,8 @@ def cadence_of(series: Series) -> tuple[str, str]:
 
 def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
     """One schedule per timeframe, one for trades (every minute), one a day for collected
-    books and tickers, plus one per series whose market's config overrides the cron."""
+    books and tickers, plus one per series whose market's config overrides the cron; each
+    split by partitions definition (`candles_1m_month_2024_01_01_schedule`) where they differ."""
     running = config.model.automation.running
     by_cron: dict[tuple[str, str], list[Series]] = defaultdict(list)
     for series in [*config.series, *config.trade_series, *config.polled_series]:
@@ -90,4 +98,19 @@ def build_schedules(config: LoadedConfig) -> list[ScheduleDefinition]:
             by_cron[(name, series.schedule)].append(series)
         else:
             by_cron[cadence_of(series)].append(series)
-    return [series_schedule(n, cron, members, running) for (n, cron), members in by_cron.items()]
+    schedules = []
+    for (name, cron), members in by_cron.items():
+        by_partitions: dict = defaultdict(list)
+        for series in members:
+            by_partitions[partitions_for(series)].append(series)
+        for group in by_partitions.values():
+            own = name if len(by_partitions) == 1 else split_name(name, group[0])
+            schedules.append(series_schedule(own, cron, group, running))
+    return schedules
+
+
+def split_name(name: str, series: Series) -> str:
+    """`candles_1m_schedule` of the series whose partitions are months from 2024-01-01:
+    `candles_1m_month_2024_01_01_schedule`."""
+    first = partitions_for(series).get_first_partition_key().replace("-", "_")
+    return f"{name.removesuffix('_schedule')}_{series.partition}_{first}_schedule"

@@ -21,7 +21,7 @@ from ..timeframes import iso, now_ms
 from .freshness import Lag, lag_of
 from .keys import run_keys
 from .partitions import partitions_for
-from .runs import ASSET_JOB, busy_series, series_request
+from .runs import busy_series, series_request
 from .streams import stream_evaluation
 
 
@@ -42,9 +42,13 @@ def freshness_sensor(config: LoadedConfig) -> SensorDefinition:
     tolerance = config.model.freshness
     running = config.model.automation.running
 
+    # Targets the assets it requests, so the UI lists it as their automation. Unlike a job, an
+    # asset selection may hold every series' partitions; each run goes to Dagster's asset job.
+    requested = [key for s in series_list if not s.every_seconds for key in run_keys(s)]
+
     @sensor(
         name="candle_freshness",
-        job_name=ASSET_JOB,
+        asset_selection=AssetSelection.assets(*requested),
         minimum_interval_seconds=60,
         required_resource_keys={STORE_KEY},
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,

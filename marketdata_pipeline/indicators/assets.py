@@ -1,6 +1,7 @@
 """Indicator assets: RSI, EMA and MACD of each candle series, partitioned like its candles."""
 
 import numpy as np
+import polars as pl
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -13,6 +14,7 @@ from dagster import (
     asset,
 )
 
+from ..access.sparkline import MOST, preview_markdown
 from ..automation.conditions import FOLLOW_UPSTREAM
 from ..automation.keys import candles_key, indicators_key
 from ..automation.partitions import Window, partition_windows, partitions_for
@@ -23,7 +25,7 @@ from ..quality.findings import Finding, merge_findings
 from ..storage.io_manager import IO_MANAGER_KEY
 from ..storage.schema import INDICATORS
 from ..storage.store import STORE_KEY, CandleStore
-from ..timeframes import HOUR_MS, now_ms
+from ..timeframes import now_ms
 from .checks import INDICATOR_VALUES, indicator_check_specs
 from .formulas import INDICATOR_COLUMNS, compute_indicators
 from .validation import indicator_findings
@@ -60,24 +62,15 @@ def indicator_asset(series: Series) -> AssetsDefinition:
         windows = partition_windows(context)
         findings: list[Finding] = []
         for w in windows:
-            candles, values = _compute_missing(store, series, w)
+            candles, values, recent = _compute_missing(store, series, w)
             if values is not None:
                 findings = merge_findings(
                     findings, indicator_findings(values, candles.height - values.height)
                 )
             metadata = _partition_metadata(store, series, w, values)
-            if (
-                values is not None
-                and values.height
-                and w == windows[-1]
-                and _wants_preview(values, w.end)
-            ):
-                from ..access.chart import preview_markdown  # matplotlib: paid only when drawing
-
-                title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
-                metadata["preview"] = MetadataValue.md(
-                    preview_markdown(candles.tail(values.height), values, title)
-                )
+            title = f"{series.symbol} {series.timeframe.name} {series.exchange}"
+            if recent is not None and (preview := preview_markdown(recent, title)):
+                metadata["preview"] = MetadataValue.md(preview)
             context.add_asset_metadata(metadata, partition_key=w.key)
         rows = sum(f.rows_checked for f in findings[:1])
         return MaterializeResult(
@@ -89,14 +82,15 @@ def indicator_asset(series: Series) -> AssetsDefinition:
 
 def _compute_missing(store: CandleStore, series: Series, window: Window):
     """Indicators of the window from the first open time where candle and indicator rows differ
-    (candle writes delete the indicator rows they change), with warm-up before it; (None, None)
-    when the window is complete. Under the series lock: no candle write can change the candles
-    between reading them and storing what was computed from them."""
+    (candle writes delete the indicator rows they change), with warm-up before it, and the
+    latest candles' close beside their indicators for the preview; Nones when the window is
+    complete. Under the series lock: no candle write can change the candles between reading
+    them and storing what was computed from them."""
     with store.lock(series):
         candles = store.open_times(series, window.start, window.end)
         done = store.open_times(series, window.start, window.end, INDICATORS)
         if done.len() == candles.len():
-            return None, None
+            return None, None, None
         first = int(np.setxor1d(candles.to_numpy(), done.to_numpy())[0])
         frame = candles_with_warmup(store, series, first, window.end)
         warmup = rows_from(frame, first)
@@ -106,9 +100,11 @@ def _compute_missing(store: CandleStore, series: Series, window: Window):
                 description=f"{series.name}: candles break their structure checks "
                 f"({structure.description}); indicators are not computed over them"
             )
-        values = compute_indicators(frame).slice(warmup)
+        computed = compute_indicators(frame)
+        values = computed.slice(warmup)
         store.replace(series, values, first, window.end, INDICATORS)
-    return frame, values
+    recent = pl.concat([frame.select("close"), computed], how="horizontal").tail(MOST)
+    return frame, values, recent
 
 
 def _partition_metadata(store: CandleStore, series: Series, window: Window, values) -> dict:
@@ -128,10 +124,3 @@ def _partition_metadata(store: CandleStore, series: Series, window: Window, valu
 
 def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
-
-
-def _wants_preview(values, end_ms: int) -> bool:
-    """A chart for closed partitions, and for the one in progress once an hour: a preview on
-    every minute's run would fill the event log with images."""
-    last_open = int(values["open_time"].dt.epoch("ms")[-1])
-    return end_ms <= now_ms() or last_open % HOUR_MS == 0

@@ -1,9 +1,8 @@
-"""Charts of a series filled through the pipeline: files, preview size and `marketdata chart`."""
+"""Charts of a series filled through the pipeline: files and `marketdata chart`."""
 
 from __future__ import annotations
 
 import base64
-import io
 import re
 
 import numpy as np
@@ -14,8 +13,6 @@ from PIL import Image
 from marketdata_pipeline.access.chart import (
     CANDLESTICK_LIMIT,
     chart_figure,
-    preview_markdown,
-    preview_png,
     render_chart,
 )
 from marketdata_pipeline.books.layout import snapshot_rows
@@ -28,7 +25,6 @@ from ..conftest import day_key, day_ms, market
 from .test_books import btc_book, stored_order
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PREVIEW_MAX_BYTES = 16_000
 
 
 @pytest.fixture
@@ -96,12 +92,10 @@ def test_three_panes_draw_prices_and_every_indicator(frames, rows):
     assert [None if np.isnan(h) else h for h in heights] == column(joined, "macd_hist")
 
 
-def test_png_and_preview_are_images_of_the_chart_size(frames, tmp_path):
+def test_png_is_an_image_of_the_chart_size(frames, tmp_path):
     path = tmp_path / "chart.png"
     render_chart(*frames, "binance BTC/USDT 1m", path)
     assert Image.open(path).size == (12 * 110, 8 * 110)  # 12 x 8 inches at 110 dpi
-    preview = Image.open(io.BytesIO(preview_png(*frames, "binance/btc_usdt/1m")))
-    assert (preview.size, preview.mode) == ((6 * 60, 4 * 60), "P")  # a palette image
 
 
 def test_html_is_self_contained(frames, tmp_path):
@@ -118,15 +112,6 @@ def test_chart_without_indicators_still_draws_prices(frames, tmp_path):
     candles, _ = frames
     render_chart(candles, candles.clear().select("open_time"), "no indicators", tmp_path / "a.png")
     assert (tmp_path / "a.png").read_bytes().startswith(PNG_MAGIC)
-
-
-def test_preview_is_small_and_embeds_as_markdown(frames):
-    image = preview_png(*frames, "binance/btc_usdt/1m")
-    assert image.startswith(PNG_MAGIC) and len(image) < PREVIEW_MAX_BYTES
-    markdown = preview_markdown(*frames, "binance/btc_usdt/1m [preview]")
-    prefix = "![binance/btc_usdt/1m (preview)](data:image/png;base64,"
-    assert markdown.startswith(prefix) and markdown.endswith(")")
-    assert base64.b64decode(markdown[len(prefix) : -1]).startswith(PNG_MAGIC)
 
 
 def test_unknown_format_is_refused(frames, tmp_path):

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
+    AssetKey,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     build_schedule_context,
 )
+from dagster._core.remote_representation.external import RemoteRepository
+from dagster._core.remote_representation.external_data import RepositorySnap
+from dagster._core.remote_representation.handle import RepositoryHandle
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -17,6 +21,7 @@ from dagster._core.storage.tags import (
 from dagster._core.test_utils import create_run_for_test
 
 from marketdata_pipeline.automation.runs import SERIES_TAG
+from marketdata_pipeline.automation.schedules import split_name
 
 from ..conftest import claim_slot, dead_pid, market, owned_run, slot_holders, today
 
@@ -57,16 +62,50 @@ def test_one_schedule_per_timeframe_with_a_cadence_from_it(make_project):
 
 
 def test_each_series_gets_the_partition_holding_the_tick(make_project):
-    """Default windows by volume: a month of 1m, a year of 1h."""
+    """Default windows by volume: a month of 1m, a year of 1h. 1m series partitioned by
+    month and by day get a schedule each: a schedule's job holds one partitions definition."""
     markets = [market("BTC/USDT", ["1m", "1h"], partition=None), market("ETH/USDT", ["1m"])]
     project = make_project(markets)
-    assert partitions(tick(project, "candles_1m_schedule")) == {
-        "binance/btc_usdt/1m": str(today().replace(day=1)),
-        "binance/eth_usdt/1m": str(today()),
+    btc, eth = project.series("BTC/USDT"), project.series("ETH/USDT")
+    by_month, by_day = (split_name("candles_1m_schedule", s) for s in (btc, eth))
+    start = today() - timedelta(days=45)
+    assert by_month == f"candles_1m_month_{start:%Y_%m}_01_schedule"
+    assert by_day == f"candles_1m_day_{start:%Y_%m_%d}_schedule"
+    assert {s.name for s in project.defs.schedules} == {by_month, by_day, "candles_1h_schedule"}
+    assert partitions(tick(project, by_month)) == {
+        "binance/btc_usdt/1m": str(today().replace(day=1))
     }
+    assert partitions(tick(project, by_day)) == {"binance/eth_usdt/1m": str(today())}
     assert partitions(tick(project, "candles_1h_schedule")) == {
         "binance/btc_usdt/1h": str(today().replace(month=1, day=1))
     }
+
+
+def test_the_ui_lists_schedules_and_the_sensor_as_the_automation_of_each_series(make_project):
+    """What the asset page's "Automation details" shows, from Dagster's own view of the code
+    location: the schedule and the freshness sensor target the series' assets themselves."""
+    project = make_project(
+        [market("BTC/USDT", ["1m", "1h"]), market("ETH/USDT", ["1m"], start=today())]
+    )
+    repository = RemoteRepository(
+        RepositorySnap.from_def(project.defs.get_repository_def()),
+        RepositoryHandle.for_test(),
+        auto_materialize_use_sensors=True,
+    )
+    eth = split_name("candles_1m_schedule", project.series("ETH/USDT"))
+    btc = split_name("candles_1m_schedule", project.series("BTC/USDT"))
+    expected = {
+        "binance/btc_usdt/candles_1m": {btc, "candle_freshness"},
+        "binance/btc_usdt/candles_1h": {"candles_1h_schedule", "candle_freshness"},
+        "binance/eth_usdt/candles_1m": {eth, "candle_freshness"},
+        # The derived assets add the automation condition's sensor.
+        "binance/eth_usdt/indicators_1m": {eth, "candle_freshness", "follow_candles"},
+    }
+    for path, names in expected.items():
+        key = AssetKey(path.split("/"))
+        targeting = [*repository.get_schedules_targeting(key)]
+        targeting += repository.get_sensors_targeting(key)
+        assert {t.name for t in targeting} == names, path
 
 
 def test_a_market_cron_override_gets_its_own_schedule(make_project):

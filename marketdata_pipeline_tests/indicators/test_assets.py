@@ -48,11 +48,14 @@ def test_indicators_of_a_backfill_equal_talib_and_report_latest_values(make_proj
     project = make_project()
     result = project.materialize(project.series(), day_key(4), day_key(2))
     assert_equals_talib_on_whole_series(project)
-    metadata = metadata_of(result, "indicators")  # the last partition's, with the preview
+    metadata = metadata_of(result, "indicators")  # the last partition's
     latest = project.store.read(project.series(), library=INDICATORS).tail(1)
     assert metadata["rsi14"] == latest["rsi14"][0]
     assert metadata["rows"] == metadata["rows_computed"] == 1440
-    assert metadata["preview"].startswith("![BTC/USDT 1m binance](data:image/png;base64,")
+    preview = metadata["preview"]  # shown in place by the UI: under 1000 characters
+    assert (
+        preview.startswith("![BTC/USDT 1m binance](data:image/svg+xml,<svg") and len(preview) < 1000
+    )
     again = project.materialize(project.series(), day_key(4), day_key(2))
     assert metadata_of(again, "indicators")["rows_computed"] == 0  # nothing changed: no work
 
@@ -87,6 +90,26 @@ def test_any_materialization_order_gives_the_whole_series_values(make_project):
             )
     assert requested == {day_key(d) for d in range(1, 7)}  # each change and the day after it
     assert_equals_talib_on_whole_series(project)
+
+
+def test_the_automation_requests_nothing_a_sync_run_already_computed(make_project):
+    """A sync run writes candles, then their indicators: the automation sees both and leaves
+    them. Candles written alone make it request their partitions and the day after."""
+    project = make_project()
+    series = project.series()
+    cursor = evaluate_automation_conditions(defs=project.defs, instance=project.instance).cursor
+    project.materialize(series, day_key(3), day_key(0))  # what `marketdata sync` runs
+    result = evaluate_automation_conditions(
+        defs=project.defs, instance=project.instance, cursor=cursor
+    )
+    assert result.get_requested_partitions(indicators_key(series)) == set()
+    project.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=project.instance, asset_selection=[candles_key(series)], partition_key=day_key(2)
+    )
+    result = evaluate_automation_conditions(
+        defs=project.defs, instance=project.instance, cursor=result.cursor
+    )
+    assert result.get_requested_partitions(indicators_key(series)) == {day_key(2), day_key(1)}
 
 
 def test_indicators_never_reach_past_the_stored_candles(make_project):

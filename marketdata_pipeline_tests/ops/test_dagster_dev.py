@@ -22,7 +22,7 @@ from marketdata_pipeline.timeframes import now_ms
 from ..conftest import free_port, market, slot_holders, today
 
 
-def dagster_dev(tmp_path: Path) -> subprocess.Popen:
+def dagster_dev(tmp_path: Path, port: int | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
@@ -30,7 +30,7 @@ def dagster_dev(tmp_path: Path) -> subprocess.Popen:
     }
     command = [sys.executable, "-m", "dagster", "dev", "-m", "marketdata_pipeline.definitions"]
     return subprocess.Popen(
-        [*command, "-h", "127.0.0.1", "-p", str(free_port())],
+        [*command, "-h", "127.0.0.1", "-p", str(port or free_port())],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

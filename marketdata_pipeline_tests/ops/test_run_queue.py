@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
+from dagster._core.definitions.assets.job.asset_job import IMPLICIT_ASSET_JOB_NAME as ASSET_JOB
 from dagster._core.definitions.selector import JobSubsetSelector
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 
-from marketdata_pipeline.automation.runs import ASSET_JOB, series_run
+from marketdata_pipeline.automation.runs import series_run
 from marketdata_pipeline.simulator import Faults
 
 from ..conftest import day_key, market
