@@ -80,11 +80,6 @@ def sync(
         for s in chosen:
             click.echo(nothing(s))
         return
-    from arcticdb.config import set_config_int
-
-    # Every read sees the latest versions (ArcticDB caches them for a few seconds otherwise):
-    # a plan found complete is remembered, so it must not miss another process's write.
-    set_config_int("VersionMap.ReloadInterval", 0)
     from .plan import plan, plan_trades  # the store only: a complete range needs no more
 
     def planned(s, store, now: int):

@@ -78,6 +78,9 @@ class PostgresCoordination(Coordination):
     def _conn(self) -> psycopg.Connection:
         """The process's shared connection (a forked child opens its own), schema in place."""
         if self._main is None or self._main.closed or self._pid != os.getpid():
+            if self._pid == os.getpid():  # a fork's child must not close its parent's sessions
+                for idle in self._idle:
+                    idle.close()
             db = self.connect()
             with db.transaction():  # one process at a time creates the tables
                 db.execute("SELECT pg_advisory_xact_lock(%s::int, 0)", [SERIES_LOCKS])
@@ -117,6 +120,7 @@ class PostgresCoordination(Coordination):
         another session holds it."""
         key = [namespace, self.name_id(name)]
         with self._guard:
+            self._conn()  # a forked child drops its parent's sessions: they hold its locks
             db = self._idle.pop() if self._idle else None
         began = time.monotonic()
         try:

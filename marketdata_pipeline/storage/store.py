@@ -23,6 +23,7 @@ import arcticdb
 import pandas as pd
 import polars as pl
 from arcticdb import QueryBuilder
+from arcticdb.config import set_config_int
 
 from ..config import LoadedConfig
 from ..coordination import Coordination, Hold, coordination_from, coordination_spec
@@ -71,7 +72,12 @@ class WriteResult:
 
 @lru_cache(maxsize=8)
 def _arctic(uri: str) -> arcticdb.Arctic:
-    """One Arctic handle per process and URI: LMDB environments must not be opened twice."""
+    """One Arctic handle per process and URI: LMDB environments must not be opened twice.
+
+    Every read sees the latest version: ArcticDB otherwise caches it for a few seconds, so a
+    long-lived writer (the stream) would merge into a version another process has replaced,
+    even under the series lock, and a plan found complete could miss another's write."""
+    set_config_int("VersionMap.ReloadInterval", 0)
     return arcticdb.Arctic(uri)
 
 

@@ -53,6 +53,34 @@ def test_the_lock_is_reentrant_in_a_thread_and_exclusive_between_threads(backend
         assert other.is_alive()  # a second thread waits
 
 
+def _hold_after_fork(backend, held, release) -> None:
+    with backend.series_lock("a"):
+        held.set()
+        release.wait(60)
+
+
+def test_a_forked_child_holds_the_lock_against_its_parent(backend):
+    """A Dagster step forks: the child must not reuse the parent's lock sessions (in Postgres
+    an advisory lock is reentrant within a session, so both would get through)."""
+    with backend.series_lock("a"):
+        pass  # the parent now has an idle lock session and the name's id
+    fork = multiprocessing.get_context("fork")
+    held, release = fork.Event(), fork.Event()
+    child = fork.Process(target=_hold_after_fork, args=(backend, held, release))
+    child.start()
+    try:
+        assert held.wait(60)
+        parent = threading.Thread(target=lambda: backend.series_lock("a").__enter__())
+        parent.daemon = True
+        parent.start()
+        parent.join(1.0)
+        assert parent.is_alive()  # the parent waits for its child's lock
+    finally:
+        release.set()
+        child.join(60)
+    assert child.exitcode == 0
+
+
 HOLDER = """
 import sys, time
 from marketdata_pipeline.coordination import coordination_from

@@ -97,6 +97,33 @@ def test_concurrent_writers_of_one_series_lose_nothing(tmp_path):
     assert stored["open_time"].is_unique().all()
 
 
+def _write_when_told(tmp_path, start: int, go, done) -> None:
+    store = store_in(tmp_path)  # imported and opened before the parent starts the clock
+    go.wait(60)
+    store.write(SERIES, candles(start, 1), start, start + MINUTE_MS)
+    done.set()
+
+
+def test_a_long_lived_writer_merges_into_another_process_s_latest_write(tmp_path):
+    """ArcticDB caches a symbol's latest version for seconds: a writer that lives on (the
+    stream) must still merge into what another process wrote a moment ago."""
+    spawn = multiprocessing.get_context("spawn")
+    go, done = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_write_when_told, args=(tmp_path, T0 + MINUTE_MS, go, done))
+    other.start()
+    store = store_in(tmp_path)
+    store.write(SERIES, candles(T0, 1), T0, T0 + MINUTE_MS)
+    go.set()
+    assert done.wait(60)
+    store.write(SERIES, candles(T0 + 2 * MINUTE_MS, 1), T0, T0 + 3 * MINUTE_MS)
+    other.join(60)
+    assert store.read(SERIES)["open_time"].dt.epoch("ms").to_list() == [
+        T0,
+        T0 + MINUTE_MS,
+        T0 + 2 * MINUTE_MS,
+    ]
+
+
 def test_new_candles_delete_the_indicator_rows_they_change_and_nothing_else(tmp_path):
     """Rows from the first new candle to 1000 candles after the last one; appends delete none."""
     store = store_in(tmp_path)
