@@ -15,12 +15,9 @@ ulps (MACD: a few ulps of the price level) instead of drifting by ~1e-3 the way 
 
 Why not ``ewm_mean``: it expresses these seeded recursions exactly (null before the seed bar,
 the seed, then the raw values), but costs ~5.6 ns per bar and average, and the eight columns
-need ten averages: ~3x TA-Lib's time on two idle cores, 4.5x on one. ``_recurrences`` solves the
-same recursion block-wise with small matrix products (~1 ns) inside ``map_batches``, all the
-averages of one input (the closes; the gains; the moves) from one copy of it; it differs from
-TA-Lib's sequential loop by rounding only. Each average runs from bar 0 and is then restarted
-at its seed bar with its seed (``_restart``: the recursion is linear, so the difference is a
-decaying term), which places every seed exactly as above. MACD reuses EMA(12) and EMA(26).
+need ten averages: ~3x TA-Lib's time on two idle cores, 4.5x on one. ``_recurrence`` solves the
+same recursion block-wise with small matrix products (~2 ns) inside ``map_batches``; it
+differs from TA-Lib's sequential loop by rounding only. Every seed is placed exactly as above.
 
 Warm-up bars are null, never a made-up number. Missing closes (null or NaN) follow TA-Lib's NaN
 handling where it is meaningful: leading ones are skipped (the warm-up counts from the first
@@ -45,10 +42,7 @@ from ..storage.schema import INDICATOR_COLUMNS
 
 _RSI_PERIODS = (6, 14, 24)
 _BLOCK = 16
-# Rows per BLAS call (see _matmul): OpenBLAS stays on the calling thread while rows x 16 x 16
-# (matrix) or rows x 16 (vector) is under 262,144 or 9,216.
-_GEMM_ROWS, _GEMV_ROWS = 1008, 560
-_TINY = np.nextafter(0.0, 1.0)  # the smallest positive float
+_PIECE = 512  # rows per BLAS call, see _matmul
 
 # One output over a run of closes: its values, and the first bar where they mean anything.
 _Output = tuple[np.ndarray, int]
@@ -68,148 +62,101 @@ def _blocks(length: int) -> np.ndarray:
 
 
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``a @ b`` into ``out`` in pieces of rows: each stays in cache and is small enough that
-    OpenBLAS runs it on this thread. Its helper threads would otherwise spin after each call
-    and, on a busy machine, take the CPU the rest of the work needs."""
-    piece = _GEMM_ROWS if b.ndim == 2 else _GEMV_ROWS
-    for rows in range(0, len(a), piece):
-        np.matmul(a[rows : rows + piece], b, out=out[rows : rows + piece])
+    """``a @ b`` into ``out`` in pieces of ``_PIECE`` rows: each stays in cache and is small
+    enough that OpenBLAS runs it on this thread. Its helper threads would otherwise spin after
+    each call and, on a busy machine, take the CPU the rest of the work needs."""
+    for rows in range(0, len(a), _PIECE):
+        np.matmul(a[rows : rows + _PIECE], b, out=out[rows : rows + _PIECE])
     return out
 
 
-def _decay(r: float) -> np.ndarray:
-    lag = np.arange(_BLOCK)
-    return np.where(lag[None, :] >= lag[:, None], r ** np.abs(lag[None, :] - lag[:, None]), 0.0)
+def _recurrence(u: np.ndarray, r: float, out: np.ndarray) -> np.ndarray:
+    """Write ``y[t] = r * y[t-1] + u[t]`` (``y[-1] = 0``) over ``u.ravel()`` into ``out``.
 
-
-def _recurrences(u: np.ndarray, steps: list[tuple[float, float]]) -> list[np.ndarray]:
-    """For each ``(r, a)``: ``y[t] = r * y[t-1] + a * u[t]`` (``y[-1] = 0``) over ``u.ravel()``,
-    as blocks shaped like ``u``.
-
-    Within a block of 16 the answer is ``u @ (a * P)`` with ``P[i, j] = r ** (j - i)`` for
-    ``j >= i``. The state entering each block solves the same recursion over the block ends
-    (with factor ``r ** 16``, recursively) and is folded into the block's first input. The
-    block ends of all averages come from one product, so ``u`` is read once for them.
+    Within a block of 16 the answer is ``u @ P`` with ``P[i, j] = r ** (j - i)`` for ``j >= i``.
+    The state entering each block solves the same recursion over the block ends (with factor
+    ``r ** 16``, recursively) and is folded into the block's first input. ``u`` is modified.
     """
-    decays = [a * _decay(r) for r, a in steps]
-    count, outs = len(u), []
-    if count > 1:  # block ends, each block entered at 0
-        ends = _matmul(
-            u[:-1], np.stack([d[:, -1] for d in decays], 1), np.empty((count - 1, len(steps)))
-        )
-        first = u[:, 0].copy()
-    for i, ((r, a), decay) in enumerate(zip(steps, decays, strict=True)):
-        if count > 1:
-            if count <= 64:
-                carried, state, step = np.empty(count - 1), 0.0, r**_BLOCK
-                for row, end in enumerate(ends[:, i].tolist()):
-                    state = state * step + end
-                    carried[row] = state
-            else:
-                nested = np.zeros((-(-(count - 1) // _BLOCK), _BLOCK))
-                nested.ravel()[: count - 1] = ends[:, i]
-                carried = _recurrences(nested, [(r**_BLOCK, 1.0)])[0].ravel()
-            u[1:, 0] = first[1:] + (r / a) * carried[: count - 1]
-        outs.append(_matmul(u, decay, _blocks(u.size)))
+    lag = np.arange(_BLOCK)
+    decay = np.where(lag[None, :] >= lag[:, None], r ** np.abs(lag[None, :] - lag[:, None]), 0.0)
+    count = len(u)
     if count > 1:
-        u[:, 0] = first
-    return outs
+        ends = _matmul(u[:-1], decay[:, -1], np.empty(count - 1))  # block ends, entered at 0
+        if count <= 64:
+            carried, state, step = np.empty(count - 1), 0.0, r**_BLOCK
+            for i, end in enumerate(ends.tolist()):
+                state = state * step + end
+                carried[i] = state
+        else:
+            nested = np.zeros(-(-len(ends) // _BLOCK) * _BLOCK)
+            nested[: len(ends)] = ends
+            nested = nested.reshape(-1, _BLOCK)
+            carried = _recurrence(nested, r**_BLOCK, np.empty_like(nested)).ravel()
+        u[1:, 0] += r * carried[: count - 1]
+    return _matmul(u, decay, out)
 
 
-def _restart(average: np.ndarray, bar: int, seed: float, r: float) -> np.ndarray:
-    """``average`` with its state at ``bar`` replaced by ``seed``, in place: the recursion is
-    linear, so the two differ by ``(seed - average[bar]) * r ** (t - bar)`` from ``bar`` on,
-    added until ``r ** (t - bar)`` falls below 2**-110 (far below rounding from then on)."""
-    span = int(np.ceil(-110 * np.log(2) / np.log(r))) + 1 if r > 0.0 else 1
-    steps = min(len(average) - bar, span)
-    if steps > 0:
-        average[bar : bar + steps] += (seed - average[bar]) * r ** np.arange(steps)
-    return average
-
-
-def _averages(u: np.ndarray, length: int, seeded: list[tuple[float, float, int, float]]):
-    """TA-Lib's seeded averages of one input (bar t's value at ``u.ravel()[t]``): for each
-    ``(r, a, bar, seed)``, ``seed`` at ``bar``, then ``y = r * y + a * v``. Values before ``bar``
-    mean nothing (they are never shown)."""
-    outs = _recurrences(u, [(r, a) for r, a, _, _ in seeded])
-    return [
-        _restart(out.ravel()[:length], bar, seed, r)
-        for out, (r, _, bar, seed) in zip(outs, seeded, strict=True)
-    ]
-
-
-def _padded(length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Blocks for ``length`` values, zero past them, and the flat view of the values."""
+def _average(
+    length: int, bar: int, window: np.ndarray, tail: np.ndarray, r: float, a: float
+) -> np.ndarray:
+    """TA-Lib's seeded average: ``mean(window)`` at ``bar``, then ``y = r * y + a * v`` over the
+    ``tail`` values of bars ``bar+1 ..``; 0 before ``bar``."""
+    out = _blocks(length)
+    if length <= bar:
+        out[:] = 0.0
+        return out.ravel()[:length]
     u = _blocks(length)
     flat = u.ravel()
+    flat[:bar] = 0.0
     flat[length:] = 0.0
-    return u, flat[:length]
+    flat[bar] = window.mean()
+    np.multiply(tail, a, out=flat[bar + 1 : length])
+    return _recurrence(u, r, out).ravel()[:length]
 
 
-def _ema_seed(x: np.ndarray, n: int) -> tuple[float, float, int, float]:
+def _ema(x: np.ndarray, n: int) -> _Output:
     k = 2.0 / (n + 1)
-    return 1.0 - k, k, n - 1, float(x[:n].mean()) if len(x) >= n else 0.0
+    return _average(len(x), n - 1, x[:n], x[n:], 1.0 - k, k), n - 1
 
 
-def _emas(x: np.ndarray, periods: tuple[int, ...]) -> list[_Output]:
-    """TA-Lib EMA(n) for each period: the mean of the first n closes at bar n-1, then the EMA."""
-    u, flat = _padded(len(x))
-    flat[:] = x
-    outs = _averages(u, len(x), [_ema_seed(x, n) for n in periods])
-    return [(out, n - 1) for out, n in zip(outs, periods, strict=True)]
+def _gain_loss(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gains and losses of bars 1.. (index 0 is bar 1)."""
+    diff = np.subtract(x[1:], x[:-1], out=_empty(max(len(x) - 1, 0)))
+    gain = np.maximum(diff, 0.0, out=_empty(len(diff)))
+    return gain, np.maximum(np.negative(diff, out=diff), 0.0, out=diff)
 
 
-def _rsis(x: np.ndarray, periods: tuple[int, ...]) -> list[_Output]:
-    """``100 * g / (g + l)`` as ``G / m``: G the average gain scaled by 100 and m the average of
-    absolute moves (averages are linear, so m is g + l with a pass less); clipped at 100, which
-    rounding could pass by an ulp."""
-    length = len(x)
-    gains, gain = _padded(length)
-    moves, move = _padded(length)
-    gain[:1] = move[:1] = 0.0  # bar t holds the move from bar t-1 to t
-    np.subtract(x[1:], x[:-1], out=move[1:])
-    np.maximum(move, 0.0, out=gain)
-    np.abs(move, out=move)
-
-    def seeded(values: np.ndarray, scale: float) -> list[tuple[float, float, int, float]]:
-        seeds = [scale * values[1 : n + 1].mean() if length > n else 0.0 for n in periods]
-        return [((n - 1) / n, scale / n, n, s) for n, s in zip(periods, seeds, strict=True)]
-
-    outs = []
-    gs = _averages(gains, length, seeded(gain, 100.0))
-    ms = _averages(moves, length, seeded(move, 1.0))
-    for n, g, m in zip(periods, gs, ms, strict=True):
-        np.maximum(m, _TINY, out=m)  # a flat window (0 / 0) gives TA-Lib's 0
-        np.divide(g, m, out=g)
-        outs.append((np.minimum(g, 100.0, out=g), n))
-    return outs
+def _rsi(gain: np.ndarray, loss: np.ndarray, n: int, length: int) -> _Output:
+    r, a = (n - 1) / n, 1.0 / n
+    avg_gain = _average(length, n, gain[:n], gain[n:], r, a)[n:]
+    total = _average(length, n, loss[:n], loss[n:], r, a)[n:]
+    total += avg_gain
+    out = _empty(length)
+    out[:n] = 0.0
+    rsi = out[n:]
+    with np.errstate(invalid="ignore"):
+        np.divide(avg_gain, total, out=rsi)
+    rsi[total == 0.0] = 0.0  # flat window: TA-Lib's 0, not 0/0
+    rsi *= 100.0
+    return out, n
 
 
-def _macd(
-    x: np.ndarray, fast: int, slow: int, signal: int, emas: tuple[_Output, _Output] | None = None
-) -> list[_Output]:
-    """TA-Lib's MACD. Its slow EMA is EMA(slow); its fast one is EMA(fast) restarted at bar
-    slow-1 from the mean of the ``fast`` closes ending there, so both are taken from ``emas``
-    (EMA(fast), EMA(slow)) when the caller has them."""
+def _macd(x: np.ndarray, fast: int, slow: int, signal: int) -> list[_Output]:
     fast, slow = min(fast, slow), max(fast, slow)  # TA-Lib swaps them too
     length, start = len(x), slow - 1
+    kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
+    line = _average(length, start, x[slow - fast : slow], x[slow:], 1.0 - kf, kf)
+    line -= _average(length, start, x[:slow], x[slow:], 1.0 - ks, ks)
     bar = start + signal - 1  # TA-Lib reports all three only where the signal exists
-    if length <= bar:
-        return [(np.zeros(length), bar)] * 3
-    (ema_fast, _), (ema_slow, _) = emas or _emas(x, (fast, slow))
-    kf, kg = 2.0 / (fast + 1), 2.0 / (signal + 1)
-    u, line = _padded(length)
-    np.subtract(ema_fast, ema_slow, out=line)
-    line[:start] = 0.0
-    _restart(line, start, x[slow - fast : slow].mean() - ema_slow[start], 1.0 - kf)
-    (sig,) = _averages(u, length, [(1.0 - kg, kg, bar, float(line[start : bar + 1].mean()))])
+    sig = _average(length, bar, line[start : bar + 1], line[bar + 1 :], 1.0 - kg, kg)
     hist = np.subtract(line, sig, out=_empty(length))
     return [(line, bar), (sig, bar), (hist, bar)]
 
 
 def _all_indicators(x: np.ndarray) -> list[_Output]:
-    emas = _emas(x, (12, 26))
-    return [*_rsis(x, _RSI_PERIODS), *emas, *_macd(x, 12, 26, 9, emas)]
+    gain, loss = _gain_loss(x)
+    rsis = [_rsi(gain, loss, n, len(x)) for n in _RSI_PERIODS]
+    return [*rsis, _ema(x, 12), _ema(x, 26), *_macd(x, 12, 26, 9)]
 
 
 def _to_series(values: np.ndarray, start: int) -> pl.Series:
@@ -256,16 +203,24 @@ def _expr(close: pl.Expr | str, compute: Callable[[np.ndarray], list[_Output]], 
     return expr.map_batches(apply, return_dtype=pl.Float64)
 
 
+def _single(x: np.ndarray, indicator: Callable[..., _Output], **params: int) -> list[_Output]:
+    return [indicator(x, **params)]
+
+
+def _rsi_of_closes(x: np.ndarray, n: int) -> _Output:
+    return _rsi(*_gain_loss(x), n, len(x))
+
+
 def ema(close: pl.Expr | str, n: int) -> pl.Expr:
     """TA-Lib EMA(n): SMA-seeded at bar n-1, null before."""
     _check_period("n", n, 2)
-    return _expr(close, partial(_emas, periods=(n,)), 0)
+    return _expr(close, partial(_single, indicator=_ema, n=n), 0)
 
 
 def rsi(close: pl.Expr | str, n: int) -> pl.Expr:
     """TA-Lib RSI(n): Wilder-smoothed, SMA-seeded at bar n, null before; within [0, 100]."""
     _check_period("n", n, 2)
-    return _expr(close, partial(_rsis, periods=(n,)), 0)
+    return _expr(close, partial(_single, indicator=_rsi_of_closes, n=n), 0)
 
 
 def macd(

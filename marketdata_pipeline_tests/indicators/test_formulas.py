@@ -48,6 +48,9 @@ SERIES: dict[str, Callable[[], np.ndarray]] = {
     "walk-100k": lambda: random_walk(5, n=100_000, vol=0.002),  # nested block recursion
     "flat": lambda: np.full(300, 42.0),
     "spike": spike,
+    # Averages that decay for 900 flat bars after a walk: an error carried from the early
+    # prices would dominate what is left of them.
+    "walk-then-flat": lambda: np.concatenate([w := random_walk(6, n=200), np.full(900, w[-1])]),
     "trend-up": lambda: np.linspace(10.0, 20.0, 200),
     "near-1e-5": lambda: random_walk(3, start=1e-5),
     "near-1e5": lambda: random_walk(4, start=1e5),
