@@ -45,9 +45,13 @@ class Snapshots:
             return
         frames = list(self.rows)
         self.rows.clear()
-        self.counts.rows_written += await asyncio.to_thread(
-            store_snapshots, store, self.series, frames
-        )
+        try:
+            self.counts.rows_written += await asyncio.to_thread(
+                store_snapshots, store, self.series, frames
+            )
+        except Exception as e:  # kept for the next flush: a snapshot cannot be fetched again
+            self.rows.extendleft(reversed(frames))
+            self.log("write_failed", series=self.series.name, rows=len(frames), error=e)
 
 
 class BookStream:

@@ -70,5 +70,10 @@ class CandleStream:
             frame = frame.with_columns(pl.col("open_time").cast(pl.Int64)).cast(CANDLE_SCHEMA)
             lo = int(frame["open_time"].dt.epoch("ms").min())
             hi = int(frame["open_time"].dt.epoch("ms").max()) + series.timeframe.ms
-            written = await asyncio.to_thread(store.write, series, frame, lo, hi, CANDLES)
+            try:
+                written = await asyncio.to_thread(store.write, series, frame, lo, hi, CANDLES)
+            except Exception as e:  # kept for the next flush
+                self.pending[key] = rows + self.pending[key]
+                self.connections.log("write_failed", series=series.name, rows=len(rows), error=e)
+                continue
             self.counts[key].rows_written += written.rows_written

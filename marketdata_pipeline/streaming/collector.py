@@ -150,7 +150,12 @@ class Collector:
             frames, self.pending[name] = self.pending[name], []
             if not frames:
                 continue
-            written = store_snapshots(self.store, self.by_name[name], frames)
+            try:
+                written = store_snapshots(self.store, self.by_name[name], frames)
+            except Exception as e:  # kept for the next flush: a snapshot cannot be fetched again
+                self.pending[name] = frames + self.pending[name]
+                self.say(f"writing {name} failed, kept for the next flush: {e}")
+                continue
             self.stored[name] += written
             self.say(f"stored {written} snapshots of {name}")
 

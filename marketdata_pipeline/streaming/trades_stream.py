@@ -124,7 +124,12 @@ class TradeStream:
             frontier = max(int(frame["id"].max() or 0), self.owed or 0, self.last_id)
         rows = pl.concat([frame, *parts]).sort("id")
         if rows.height:
-            await asyncio.to_thread(self._write, rows, gaps)
+            try:
+                await asyncio.to_thread(self._write, rows, gaps)
+            except Exception as e:  # kept for the next flush, which starts from the same id
+                self.pending.insert(0, rows)
+                self.log("write_failed", series=self.series.name, rows=rows.height, error=e)
+                return
         self.last_id = frontier
 
     def _write(self, rows: pl.DataFrame, gaps: list[tuple[int, int]]) -> None:

@@ -14,6 +14,7 @@ from marketdata_pipeline.exchange.quirks import RAW_TRADES
 from marketdata_pipeline.exchange.trades import parse_raw_trades
 from marketdata_pipeline.simulator import Faults, ccxt_config
 from marketdata_pipeline.storage.schema import TRADES
+from marketdata_pipeline.storage.store import store_for
 from marketdata_pipeline.streaming.connection import EventLog
 from marketdata_pipeline.streaming.trades_stream import TradeStream
 
@@ -135,3 +136,37 @@ def test_a_hole_the_exchange_confirms_is_recorded_as_a_gap(make_project, simulat
     assert gaps == [(missing[0], missing[-1] + 1)]
     repaired = [x for x in lines if "event=gap_repaired" in x]
     assert [x.endswith(f"confirmed_missing={len(missing)}") for x in repaired].count(True) == 1
+
+
+def test_a_failed_write_keeps_the_trades_for_the_next_flush(make_project, simulator, monkeypatch):
+    """A store that fails once (a lost lock, a storage hiccup) loses nothing and stops nothing:
+    the next flush writes the same trades."""
+    project = make_project([market(trades=True)])
+    raw = history(simulator, 30)
+    series = project.config.trade_series[0]
+    lines: list[str] = []
+    store = store_for(project.config)
+    real_write = store.write
+    failures = iter([RuntimeError("storage unreachable")])
+
+    def flaky(*args, **kwargs):
+        if (error := next(failures, None)) is not None:
+            raise error
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write", flaky)
+
+    async def go():
+        async with project.defs.resources["exchange_binance"].client() as client:
+            stream = TradeStream(series, store, client, EventLog(lines.append))
+            stream.start()
+            stream.offer(as_stream(raw))
+            await stream.flush()  # fails, keeps them
+            assert stream.counts.rows_written == 0
+            await stream.flush()
+            return stream
+
+    stream = asyncio.run(go())
+    assert stream.counts.rows_written == 30
+    assert store.read(series, None, None, TRADES).equals(parse_raw_trades(raw, QUIRK))
+    assert any("event=write_failed" in line and "storage unreachable" in line for line in lines)
