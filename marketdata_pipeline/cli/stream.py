@@ -41,6 +41,7 @@ def stream(
 ) -> None:
     """Stream markets with `stream: true` (trades, books, tickers, candles) and poll the order
     books and tickers of the others, until stopped; what is held is written on exit."""
+    from ..exchange.quirks import RAW_TRADES
     from ..streaming.service import StreamService
     from .preflight import check_markets
 
@@ -55,6 +56,14 @@ def stream(
         raise UserError(
             "nothing to stream: no market matching the filters has `stream: true`,"
             " `order_book:` or `ticker: true` in the config"
+        )
+    if unrepairable := [s for s in chosen if s.data == "trades" and s.exchange not in RAW_TRADES]:
+        s = unrepairable[0]
+        raise UserError(
+            f"{s.exchange} {s.symbol}: streamed trades are repaired by id after a disconnect,"
+            f" which marketdata can do on {', '.join(sorted(RAW_TRADES))} only; set"
+            " `trades: false` on this market to stream its books, tickers and candles, and"
+            " let `marketdata sync --data trades` collect its trades"
         )
     if failures := check_markets(config, chosen):
         raise UserError(failures[0])

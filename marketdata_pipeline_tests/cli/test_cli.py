@@ -306,3 +306,17 @@ def test_status_shows_each_stream_of_a_streamed_market(make_project):
         ["binance/btc_usdt/1m", "never"],
         ["binance/btc_usdt/trades", "never"],
     ]
+
+
+def test_streamed_trades_of_an_exchange_without_trades_by_id_are_one_line(make_project):
+    """Without paging by id a lost second of trades could not be repaired: refused, saying what
+    to do instead."""
+    make_project([market(trades=True, stream=True)], id="okx")
+    result = CliRunner().invoke(main, ["stream", "--for", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: okx BTC/USDT: streamed trades are repaired by id after a disconnect, which"
+        " marketdata can do on binance, binanceus only; set `trades: false` on this market to"
+        " stream its books, tickers and candles, and let `marketdata sync --data trades` collect"
+        " its trades"
+    )
