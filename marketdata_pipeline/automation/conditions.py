@@ -6,11 +6,12 @@ from dagster import AutomationCondition
 # materialized after it. Both sides carry their materialization times, so a run that wrote the
 # candles and then the partition (`marketdata sync`, a scheduled or catch-up run) leaves nothing
 # to do, even when the automation sees both in one tick. A failed execution is not retried in a
-# loop: the next run that covers the partition (schedule, sensor, sync) computes it.
+# loop, only once a partition it reads is materialized again (or by any run that covers it).
 _updated = AutomationCondition.newly_updated()
+_deps_updated = AutomationCondition.any_deps_match(_updated)
 FOLLOW_UPSTREAM = (
-    AutomationCondition.any_deps_match(_updated).since(_updated)
-    & ~AutomationCondition.execution_failed()
+    _deps_updated.since(_updated)
+    & ~AutomationCondition.execution_failed().since(_deps_updated)
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()
     & AutomationCondition.all_deps_blocking_checks_passed()
