@@ -20,7 +20,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 demo: install
 	@mkdir -p .data

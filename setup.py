@@ -32,6 +32,7 @@ setup(
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
+            "pytest-xdist>=3.5,<4",  # `make test` runs the suite on both cores
             "ta-lib>=0.6,<0.9",
             "ruff>=0.8",
             "httpx>=0.27,<1",
