@@ -114,8 +114,8 @@ class Streams(Collector):
             gauges["marketdata_stream_heartbeat_age_seconds"].add_metric(name, beat.age_seconds)
             if (lag := _number(p, "lag_seconds", "lag_ms")) is not None:
                 gauges["marketdata_stream_lag_seconds"].add_metric(name, lag)
-            if (last := last_message(p)) is not None:
-                gauges["marketdata_stream_last_message_age_seconds"].add_metric(name, now - last)
+            if (age := message_age(beat, now)) is not None:
+                gauges["marketdata_stream_last_message_age_seconds"].add_metric(name, age)
             for family, (key, _) in self.COUNTS.items():
                 counts[family].add_metric(name, float(p.get(key) or 0))
         yield from gauges.values()
@@ -127,9 +127,14 @@ def stream_beats(beats: list) -> list:
     return [b for b in beats if "connected" in b.payload]
 
 
-def last_message(payload: dict) -> float | None:
-    """Epoch seconds of a stream's last message."""
-    return _number(payload, "last_message", "last_message_ms")
+def message_age(beat: Any, now: float) -> float | None:
+    """Seconds since a stream's last message. Measured where the stream runs (`silent_ms`, at
+    its heartbeat) plus the heartbeat's age on the backend's clock, so no two machines' clocks
+    are compared; from the message's own time only for a beat without it."""
+    if (silent := _number(beat.payload, "silent_seconds", "silent_ms")) is not None:
+        return silent + beat.age_seconds
+    last = _number(beat.payload, "last_message", "last_message_ms")
+    return None if last is None else now - last
 
 
 class DagsterRuns(Collector):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .exporters import daemon_heartbeats, last_message, stream_beats
+from .exporters import daemon_heartbeats, message_age, stream_beats
 
 # A daemon beats every 20 s or so: one silent for longer than this is down. A stream without a
 # message (or a heartbeat) for longer than this has stalled.
@@ -64,8 +64,8 @@ def _daemon(instance: Any, tolerance: float) -> None:
 def stream_problem(beat: Any, now: float, stall: float = STALL_SECONDS) -> str | None:
     """Why a stream is not live (None when it is): its service stopped beating, its
     connection is down, or no message arrived for longer than `stall` seconds."""
-    last = last_message(beat.payload)
-    quiet = beat.age_seconds if last is None else max(now - last, beat.age_seconds)
+    age = message_age(beat, now)
+    quiet = beat.age_seconds if age is None else max(age, beat.age_seconds)
     if quiet > stall:
         return f"no message for {quiet:.0f}s"
     if not beat.payload.get("connected"):

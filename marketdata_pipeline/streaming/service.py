@@ -37,7 +37,7 @@ from . import state
 from .books_stream import BookStream, TickerStream
 from .candles_stream import CandleStream
 from .collector import Collector, take_leases
-from .connection import Connections, EventLog, Gate, as_tickers, per_symbols, watch_loop
+from .connection import Connections, EventLog, Gate, as_tickers, now_ms, per_symbols, watch_loop
 from .observe import Observer
 from .trades_stream import TradeStream
 
@@ -265,6 +265,8 @@ class ExchangeStreams:
         connected = not final and bool(clients) and not any(c.closed() for c in clients)
         for series, counts in self._counts():
             record = dict(connected=connected, reconnects=self.connections.drops, **asdict(counts))
+            if counts.last_message_ms is not None:
+                record["silent_ms"] = now_ms() - counts.last_message_ms
             state.update(self.backend, series.name, pid=os.getpid(), **record)
             self.service.observer.observe(series, record, final)
             self.service.written[series.name] = counts.rows_written

@@ -16,6 +16,7 @@ GONE_SECONDS = 30.0
 FIELDS = (
     "connected",  # bool: its WebSocket is up
     "last_message_ms",  # when its last message arrived (local clock)
+    "silent_ms",  # how long ago that was, at this record (readers on other clocks add its age)
     "lag_ms",  # receive time minus the exchange's event time, at the last message
     "reconnects",
     "resyncs",  # order books rebuilt from a fresh snapshot after a sequence break

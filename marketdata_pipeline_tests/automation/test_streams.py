@@ -47,6 +47,13 @@ def test_a_live_stream_passes_and_a_dropped_one_fails(make_project):
         ({"connected": True}, 400.0, "no message for 400s"),
         ({"connected": False}, 1.0, "not connected"),
         ({"connected": True}, 1.0, None),
+        # Its machine's clock is 10 minutes behind ours: its own count of silence decides.
+        ({"connected": True, "last_message_ms": 0, "silent_ms": 2000}, 1.0, None),
+        (
+            {"connected": True, "last_message_ms": 4e12, "silent_ms": 200_000},
+            1.0,
+            "no message for 201s",
+        ),
     ],
 )
 def test_the_verdict_names_what_stalled(make_project, payload, age, problem):
