@@ -29,16 +29,17 @@ from ..storage.store import CandleStore
 
 def take_leases(
     stack: ExitStack, config: LoadedConfig, series: list[Series], say: Callable[[str], None]
-) -> list[Series]:
-    """The series this process may collect: each is leased to one collector (REST polling or
-    stream) at a time, held until `stack` closes; one held elsewhere is skipped, saying so."""
-    mine = []
+) -> dict[str, list[Series]]:
+    """The series this process may collect, by exchange: each is leased to one collector (REST
+    polling or stream) at a time, held until `stack` closes; one held elsewhere is skipped,
+    saying so."""
+    mine: dict[str, list[Series]] = defaultdict(list)
     for s in series:
         holder = stack.enter_context(coordination_for(config).lease(f"{s.name}.collector"))
         if holder:
             say(f"{s.name}: already collected by {holder}; skipped")
         else:
-            mine.append(s)
+            mine[s.exchange].append(s)
     return mine
 
 
@@ -61,13 +62,10 @@ class Collector:
 
     async def run(self, stop: asyncio.Event) -> None:
         with ExitStack() as leases:
-            mine = take_leases(leases, self.config, self.series, self.say)
-            if not mine:
+            by_exchange = take_leases(leases, self.config, self.series, self.say)
+            if not by_exchange:
                 return
             resources = exchange_resources(self.config)
-            by_exchange: dict[str, list[Series]] = defaultdict(list)
-            for s in mine:
-                by_exchange[s.exchange].append(s)
             try:
                 async with asyncio.TaskGroup() as group:
                     for exchange, members in by_exchange.items():

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -65,10 +64,7 @@ class StreamService:
 
     async def run(self, stop: asyncio.Event) -> None:
         with ExitStack() as leases:
-            mine = take_leases(leases, self.config, self.streamed, self.say)
-            by_exchange: dict[str, list[Series]] = defaultdict(list)
-            for s in mine:
-                by_exchange[s.exchange].append(s)
+            by_exchange = take_leases(leases, self.config, self.streamed, self.say)
             async with asyncio.TaskGroup() as group:
                 if self.polled:
                     collector = Collector(self.config, self.polled, self.store, self.say)
