@@ -119,12 +119,13 @@ def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_proje
 
 def test_a_hole_the_exchange_confirms_is_recorded_as_a_gap(make_project, simulator):
     project = make_project([market(trades=True)])
-    raw = history(simulator, 100)
+    raw = history(simulator, 300)  # minutes of trades: the lost minute ends well before the last
     minute = raw[20]["T"] // 60_000 * 60_000 + 60_000
     outage = (minute, minute + 60_000)  # the exchange lost this minute's trade ids for good
+    assert outage[1] < raw[-1]["T"]
     simulator.set_faults(Faults(maintenance=(outage,)))
     exchange = ccxt.binance(ccxt_config(simulator.url))
-    kept = exchange.publicGetAggTrades({"symbol": "BTCUSDT", "fromId": raw[0]["a"], "limit": 100})
+    kept = exchange.publicGetAggTrades({"symbol": "BTCUSDT", "fromId": raw[0]["a"], "limit": 1000})
     kept = [r for r in kept if r["a"] <= raw[-1]["a"]]
     missing = sorted({r["a"] for r in raw} - {r["a"] for r in kept})
     assert missing
