@@ -1,13 +1,28 @@
-"""ArcticDB at the edge of the store: date ranges, frames in and out, reads that survive a
-concurrent writer's pruning."""
+"""ArcticDB at the edge of the store: one handle per URI, date ranges, frames in and out,
+reads that survive a concurrent writer's pruning."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import arcticdb
 import pandas as pd
 import polars as pl
+from arcticdb.config import set_config_int
 from arcticdb.exceptions import KeyNotFoundException, NoDataFoundException
 
 from .schema import FLOAT_STORED
+
+
+@lru_cache(maxsize=8)
+def arctic_for(uri: str) -> arcticdb.Arctic:
+    """One Arctic handle per process and URI: LMDB environments must not be opened twice.
+
+    Every read sees the latest version: ArcticDB otherwise caches it for a few seconds, so a
+    long-lived writer (the stream) would merge into a version another process has replaced,
+    even under the series lock, and a plan found complete could miss another's write."""
+    set_config_int("VersionMap.ReloadInterval", 0)
+    return arcticdb.Arctic(uri)
 
 
 def read_latest(method, *args, **kwargs):

@@ -16,19 +16,17 @@ Dagster; `resource.CandleStoreResource` makes it a Dagster resource for the pipe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
 import arcticdb
 import pandas as pd
 import polars as pl
 from arcticdb import QueryBuilder
-from arcticdb.config import set_config_int
 
 from ..config import LoadedConfig
 from ..coordination import Coordination, Hold, coordination_from, coordination_spec
 from ..ops.metrics import tally_for
-from .arctic import date_range, read_latest, to_pandas
+from .arctic import arctic_for, date_range, read_latest, to_pandas
 from .coverage import Coverage
 from .memory import release_memory
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
@@ -70,17 +68,6 @@ class WriteResult:
     lock_wait_seconds: float
 
 
-@lru_cache(maxsize=8)
-def _arctic(uri: str) -> arcticdb.Arctic:
-    """One Arctic handle per process and URI: LMDB environments must not be opened twice.
-
-    Every read sees the latest version: ArcticDB otherwise caches it for a few seconds, so a
-    long-lived writer (the stream) would merge into a version another process has replaced,
-    even under the series lock, and a plan found complete could miss another's write."""
-    set_config_int("VersionMap.ReloadInterval", 0)
-    return arcticdb.Arctic(uri)
-
-
 def empty_frame(library: str = CANDLES) -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMAS.get(library, {}))
 
@@ -93,7 +80,7 @@ class CandleStore:
         self.coordination = coordination  # a `coordination_spec`
 
     def library(self, name: str = CANDLES) -> arcticdb.library.Library:
-        arctic = _arctic(self.uri)
+        arctic = arctic_for(self.uri)
         try:
             return arctic.get_library(name, create_if_missing=True)
         except ValueError:
