@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +38,17 @@ pytest_plugins = ["marketdata_pipeline_tests.services"]
 # A test that starts this close to midnight UTC waits for the new day, so none straddles it,
 # and one in a day's first minute waits until that day has a settled 1m candle (00:01:05).
 MIDNIGHT_MARGIN_SECONDS = 30
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"  # git-ignored: look at the screenshots
+# Headless Debian chromium on a closed network: no background connections, no first-run UI.
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 FIRST_CANDLE_SECONDS = 70
 _today = datetime.now(UTC).date()
 

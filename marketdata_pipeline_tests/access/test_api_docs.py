@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,19 +12,12 @@ from PIL import Image
 
 from marketdata_pipeline.access.api import create_app
 
-from ..conftest import free_port, marketdata
+from ..conftest import ARTIFACTS, BROWSER_ARGS, CHROMIUM, free_port, marketdata
 from .test_api import _wait_for
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).parents[2] / "artifacts"  # git-ignored: look at the screenshots
 OFFLINE = [
     "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *BROWSER_ARGS,
     # Any host but the API's fails to resolve, so a CDN asset fails even where a network is up.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     "--virtual-time-budget=20000",  # let scripts fetch /openapi.json and render

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from marketdata_pipeline.config import load_config
 from marketdata_pipeline.ops.instance import DAGSTER_YAML
 
 from ..conftest import day_key, free_port, market, marketdata, today, write_config
+from ..ops.test_dagster_dev import stop_group, wait_for
 
 ROOT = Path(__file__).parents[2]
 ETH = f"  - symbol: ETH/USDT\n    timeframes:\n    - 1h\n    start: '{day_key(3)}'\n"
@@ -269,15 +268,6 @@ def asset_keys(url: str) -> list[list[str]]:
     return [n["assetKey"]["path"] for n in nodes]
 
 
-def wait_for(condition, seconds: float, what: str):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if value := condition():
-            return value
-        time.sleep(1)
-    raise AssertionError(f"not within {seconds}s: {what}")
-
-
 @pytest.mark.slow
 def test_a_running_dagster_dev_shows_the_new_market_without_a_restart(tmp_path, simulator):
     write_config(tmp_path, simulator.url, [market()], {"automation": {"running": False}})
@@ -318,9 +308,4 @@ def test_a_running_dagster_dev_shows_the_new_market_without_a_restart(tmp_path, 
             f"reloaded code location {LOCATION} in Dagster at {url}",
         ]
     finally:
-        os.killpg(dev.pid, signal.SIGTERM)
-        try:
-            dev.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(dev.pid, signal.SIGKILL)
-            dev.wait()
+        stop_group(dev)

@@ -39,6 +39,16 @@ def dagster_dev(tmp_path: Path, port: int | None = None) -> subprocess.Popen:
     )
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM a process group started with start_new_session, SIGKILL if it lingers."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def wait_for(condition, seconds: float, what: str):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -86,9 +96,4 @@ def test_runs_of_a_killed_dagster_dev_are_failed_and_the_series_recovers(
         last = project.store.summary(series).last_ms
         assert not lag_of(series, last, now_ms(), project.config.model.freshness).stale
     finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        try:
-            second.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(second.pid, signal.SIGKILL)
-            second.wait()
+        stop_group(second)

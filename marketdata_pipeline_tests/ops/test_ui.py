@@ -5,33 +5,28 @@ shows in the run list as failed by the heal. Screenshots land in `artifacts/`.""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
-import subprocess
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
 
 from marketdata_pipeline.simulator import Faults
 
-from ..conftest import free_port, market, marketdata, slot_holders, today
-from .test_dagster_dev import dagster_dev, wait_for
+from ..conftest import (
+    ARTIFACTS,
+    BROWSER_ARGS,
+    CHROMIUM,
+    free_port,
+    market,
+    marketdata,
+    slot_holders,
+    today,
+)
+from .test_dagster_dev import dagster_dev, stop_group, wait_for
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).parents[2] / "artifacts"  # git-ignored: look at the screenshots
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCHEDULE_TAG = "dagster/schedule_name"
 
 
@@ -97,12 +92,7 @@ def test_the_ui_lists_automations_shows_the_preview_and_a_healed_run(
             finally:
                 browser.close()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
 
 
 def links(page, *automations: str) -> None:
