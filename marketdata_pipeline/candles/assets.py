@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -23,6 +22,7 @@ from ..storage.schema import CANDLES
 from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import iso, now_ms
 from .checks import candle_check_results, candle_check_specs
+from .delta import Stored, stored_in
 from .ingest import ingest
 
 
@@ -68,14 +68,14 @@ def candle_asset(
         # A candle counts as closed `settle_seconds` after its close: a clock ahead of the
         # exchange's, or an exchange still settling its last trades, never leaks a partial one.
         now = now_ms() - exchange.settings.settle_seconds * 1000
-        before = store.open_times(series, spans[0][0], spans[-1][1])
+        before = stored_in(store, series, spans)
 
         result, totals = run_ingest(
             context, exchange, lambda client: ingest(series, spans, client, store, now, before)
         )
-        after = store.open_times(series, spans[0][0], spans[-1][1])
-        for w in windows:
-            figures = _partition_metadata(series, w, before, after, result.gaps)
+        after = stored_in(store, series, spans)
+        for w, was, now_held in zip(windows, before, after, strict=True):
+            figures = _partition_metadata(series, w, was, now_held, result.gaps)
             # A one-partition run's request figures are that partition's own.
             context.add_asset_metadata(
                 {**figures, **(totals if len(windows) == 1 else {})}, partition_key=w.key
@@ -88,14 +88,9 @@ def candle_asset(
 
 
 def _partition_metadata(
-    series: Series, window: Window, before: pl.Series, after: pl.Series, gaps: list
+    series: Series, window: Window, before: Stored, after: Stored, gaps: list
 ) -> dict:
     """What one partition holds after the run, and what the run changed in it."""
-
-    def inside(times: pl.Series) -> pl.Series:
-        return times.filter(times.is_between(window.start, window.end, closed="left"))
-
-    now_stored = inside(after)
     tf = series.timeframe
     own_gaps = [
         (max(a, window.start), min(b, window.end))
@@ -103,10 +98,10 @@ def _partition_metadata(
         if a < window.end and b > window.start
     ]
     return {
-        "rows_written": now_stored.len() - inside(before).len(),
-        "rows_stored": now_stored.len(),
-        "first_candle": iso(now_stored.min()) if now_stored.len() else "-",
-        "last_candle": iso(now_stored.max()) if now_stored.len() else "-",
+        "rows_written": after.rows - before.rows,
+        "rows_stored": after.rows,
+        "first_candle": iso(after.first) if after.rows else "-",
+        "last_candle": iso(after.last) if after.rows else "-",
         "missing_candles": sum((b - a) // tf.ms for a, b in own_gaps),
         "gaps": MetadataValue.md(
             "\n".join(f"- {iso(a)} to {iso(b)}" for a, b in own_gaps) or "none"

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-import polars as pl
-
 from ..automation.steps import IngestResult
 from ..config import Series
 from ..exchange.client import ExchangeClient
 from ..storage.store import CandleStore
-from .delta import chunks, delta_ranges
+from .delta import Stored, chunks, delta_ranges
 from .validation import gap_ranges
 
 
@@ -25,10 +23,10 @@ async def ingest(
     client: ExchangeClient,
     store: CandleStore,
     now_ms: int,
-    stored: pl.Series,
+    stored: list[Stored],
 ) -> IngestResult:
-    """Fetch and store every closed candle of `series` missing from `windows`, given the open
-    times already `stored` there."""
+    """Fetch and store every closed candle of `series` missing from `windows`, given what is
+    already `stored` in each."""
     closed_until = series.timeframe.closed_until(now_ms)
     result = IngestResult()
     todo = chunks(

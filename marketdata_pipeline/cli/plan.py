@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import numpy as np
-
-from ..candles.delta import delta_ranges
+from ..candles.delta import delta_ranges, stored_in
 from ..config import Series
 from ..indicators.warmup import warmup_partitions
 from ..storage.schema import CANDLES, INDICATORS, TRADE_CANDLES, TRADES
@@ -45,9 +43,11 @@ def plan(
     closed = series.timeframe.closed_until(now_ms - settle_s * 1000)
     # Only the asked range decides: newer candles of its last partition wait for the schedule.
     asked = [(max(every[i][0], start_ms), min(every[i][1], end_ms)) for i in chosen]
-    stored = store.open_times(series, asked[0][0], asked[-1][1])
+    stored = stored_in(store, series, asked)
     fetch = [
-        i for i, w in zip(chosen, asked, strict=True) if delta_ranges(series, [w], stored, closed)
+        i
+        for i, w, held in zip(chosen, asked, stored, strict=True)
+        if delta_ranges(series, [w], [held], closed)
     ]
     # Windows whose indicators a candle write may change: the next warm-up's worth.
     reach = warmup_partitions(series)
@@ -68,13 +68,8 @@ def _missing_indicators(
     store: CandleStore, series: Series, windows: list[tuple[int, int]]
 ) -> list[bool]:
     """Per window, whether some stored candle has no indicator row."""
-    lo, hi = windows[0][0], windows[-1][1]
-    edges = np.array([w[0] for w in windows] + [hi])
-    counts = [
-        np.diff(np.searchsorted(store.open_times(series, lo, hi, library).to_numpy(), edges))
-        for library in (CANDLES, INDICATORS)
-    ]
-    return list(counts[0] != counts[1])
+    candles, indicators = (stored_in(store, series, windows, lib) for lib in (CANDLES, INDICATORS))
+    return [c.rows != i.rows for c, i in zip(candles, indicators, strict=True)]
 
 
 def _missing_trade_candles(store: CandleStore, series: Series, window: tuple[int, int]) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import ccxt
 import ccxt.async_support as ccxt_async
-import ccxt.pro as ccxt_pro
 import numpy as np
 import polars as pl
 
@@ -76,7 +75,7 @@ class ExchangeClient:
                     f"{self.connector.id}: environment variable {env} (credentials.{field_name}) is not set"
                 )
             options[field_name] = os.environ[env]
-        module = ccxt_async if self.streaming is None else ccxt_pro
+        module = ccxt_async if self.streaming is None else _ccxt_pro()
         cls = budgeted(
             getattr(module, self.connector.id), self.connector.id, self._acquire, self._answered
         )
@@ -291,3 +290,10 @@ def _close_to(symbol: str, exchange) -> str:
 
 def _describe_range(series: Series, lo: int, hi: int) -> str:
     return f"{series.name} [{from_ms(lo):%Y-%m-%d %H:%M}, {from_ms(hi):%Y-%m-%d %H:%M})"
+
+
+def _ccxt_pro():
+    """ccxt.pro only where streaming: its classes cost every sync 6 MB."""
+    import ccxt.pro
+
+    return ccxt.pro

@@ -4,8 +4,15 @@ Two things grow with the range otherwise. LMDB maps each library's `data.mdb` re
 process: every page a read or write touches stays in its resident set (a 3-year 1m sync: +100
 MB by the end). Those pages are clean copies of the OS page cache (LMDB writes with `pwrite`),
 so dropping them from the mapping (`MADV_DONTNEED`) loses nothing and the next read maps them
-again. And glibc keeps the heap that pandas, polars and ArcticDB freed; `malloc_trim` returns
-it. Only mappings that are read-only and shared are dropped: a writable one may hold changes.
+again. And the allocators keep what they freed: glibc the heap of pandas and ArcticDB
+(`malloc_trim` returns it), and Arrow's own pool (jemalloc) 45 MB by the end of a 3-year
+sync: Arrow allocates from glibc here, so the same trim returns its memory too. glibc gives each
+thread (ArcticDB's and polars' pools, asyncio's) an arena of its own, each keeping its own
+fragments: two arenas hold 20 MB less at the end of a 3-year sync. And glibc raises its mmap
+threshold as large blocks are freed, after which pages and frames come from the heap, where
+they fragment: a fixed 128 KB threshold hands every large block back when it is freed (20 MB
+less). Neither costs measurable time. Only mappings that are read-only and shared are dropped:
+a writable one may hold changes.
 """
 
 from __future__ import annotations
@@ -14,9 +21,25 @@ import ctypes
 import mmap
 import sys
 
+import pyarrow as pa
+
 _LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt's parameter numbers in glibc's malloc.h
 if _LIBC is not None:
+    pa.set_memory_pool(pa.system_memory_pool())
+    if hasattr(_LIBC, "mallopt"):
+        _LIBC.mallopt(M_ARENA_MAX, 2)
+        _LIBC.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
     _LIBC.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+# A read of more rows than this maps enough of `data.mdb` to be worth the 5 ms of a release:
+# checks and indicators read a multi-year range window by window.
+LARGE_READ_ROWS = 20_000
+
+
+def release_after_read(rows: int) -> None:
+    if rows >= LARGE_READ_ROWS:
+        release_memory()
 
 
 def release_memory() -> None:

@@ -28,7 +28,7 @@ from ..coordination import Coordination, Hold, coordination_from, coordination_s
 from ..ops.metrics import tally_for
 from .arctic import arctic_for, date_range, read_latest, to_pandas
 from .coverage import Coverage
-from .memory import release_memory
+from .memory import release_after_read, release_memory
 from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
 
 STORE_KEY = "candle_store"
@@ -110,6 +110,7 @@ class CandleStore:
             pl.col(naive).dt.replace_time_zone("UTC"), pl.col(pl.Float64).fill_nan(None)
         ).with_columns(pl.col(pl.Datetime).dt.cast_time_unit("ms"))
         schema = SCHEMAS.get(library, {})
+        release_after_read(frame.height)
         return frame.cast(
             {c: schema[c] for c in FLOAT_STORED if c in frame.columns and c in schema}
         )
@@ -163,6 +164,7 @@ class CandleStore:
             query_builder=None if limit is None else QueryBuilder().head(limit),
             output_format="polars",
         ).data
+        release_after_read(index.height)
         return index[index.columns[0]].dt.epoch("ms").alias("open_time")
 
     def summary(self, series: Named, library: str = CANDLES) -> SeriesSummary:

@@ -11,6 +11,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from marketdata_pipeline.candles.delta import Stored, stored_in
 from marketdata_pipeline.candles.ingest import ingest
 from marketdata_pipeline.config import Series
 from marketdata_pipeline.coordination import embedded
@@ -23,6 +24,7 @@ from ..conftest import day_ms, exchange_candles, klines, waiting_on
 from ..exchange.test_client_answers import client
 
 M = 60_000
+NOTHING = [Stored()]  # one window (days(2)), believed empty
 
 
 def series(symbol: str = "BTC/USDT") -> Series:
@@ -35,15 +37,14 @@ def store_in(tmp_path) -> CandleStore:
 
 def run(tmp_path, sim, s, windows, now, faults=None, planned=None, **settings):
     """ingest() over `windows` into a store in tmp_path; (result or error, store, client stats).
-    `planned`: the open times the run believes are stored (by default, what is)."""
+    `planned`: what the run believes each window holds (by default, what it does)."""
     store = store_in(tmp_path)
 
     async def go():
         async with client(tmp_path, sim, **settings) as c:
             if faults:
                 sim.set_faults(faults)
-            stored = store.open_times(s, windows[0][0], windows[-1][1])
-            stored = stored if planned is None else planned
+            stored = stored_in(store, s, windows) if planned is None else planned
             try:
                 return await ingest(s, windows, c, store, now, stored), c.stats
             except FetchError as e:
@@ -164,8 +165,7 @@ def test_a_candle_stored_inside_the_range_is_no_proof_of_an_earlier_listing(
     """Another writer stored 12:00 to 13:00 after the run planned the whole day."""
     new = series("NEW/USDT")
     run(tmp_path, listing_simulator, new, [(day_ms(2) + 720 * M, day_ms(2) + 780 * M)], day_ms(0))
-    nothing = pl.Series("open_time", [], dtype=pl.Int64)
-    result, _, _ = run(tmp_path, listing_simulator, new, days(2), day_ms(0), planned=nothing)
+    result, _, _ = run(tmp_path, listing_simulator, new, days(2), day_ms(0), planned=NOTHING)
     assert (result.gaps, result.rows_written, result.rows_present) == ([], 780, 60)
 
 
@@ -204,9 +204,8 @@ def test_writes_behind_another_writer_count_its_rows_and_their_waits(tmp_path, s
     writer = threading.Thread(target=other_writer)
     writer.start()
     held.wait()
-    nothing = pl.Series("open_time", [], dtype=pl.Int64)
     result, store, _ = run(
-        tmp_path, simulator, series(), days(2), day_ms(1), planned=nothing, pages_per_write=1
+        tmp_path, simulator, series(), days(2), day_ms(1), planned=NOTHING, pages_per_write=1
     )
     writer.join()
     assert (result.rows_written, result.rows_present) == (1420, 20)
