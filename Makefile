@@ -7,7 +7,7 @@ DEMO_PORT ?= 8765
 
 .PHONY: install test lint demo benchmark mutation clean
 
-$(BIN)/.installed: setup.py pyproject.toml
+$(BIN)/.installed: setup.py pyproject.toml marketdata_pipeline/indicators/_recursions.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"

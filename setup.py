@@ -1,10 +1,18 @@
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 setup(
     name="marketdata_pipeline",
     version="0.1.0",
     description="Crypto market data collector: ccxt -> ArcticDB, orchestrated by Dagster.",
     packages=find_packages(exclude=["marketdata_pipeline_tests*"]),
+    # TA-Lib's recursions as loops (indicators/formulas.py): built with the C compiler
+    ext_modules=[
+        Extension(
+            "marketdata_pipeline.indicators._recursions",
+            ["marketdata_pipeline/indicators/_recursions.c"],
+            extra_compile_args=["-O3", "-ffp-contract=off"],  # no fused multiply-add: TA-Lib's rounding
+        )
+    ],
     python_requires=">=3.11",
     install_requires=[
         "dagster>=1.13,<1.14",

@@ -45,7 +45,7 @@ SERIES: dict[str, Callable[[], np.ndarray]] = {
     "walk-seed0": lambda: random_walk(0),
     "walk-seed1": lambda: random_walk(1),
     "walk-seed2": lambda: random_walk(2, vol=0.03),
-    "walk-100k": lambda: random_walk(5, n=100_000, vol=0.002),  # nested block recursion
+    "walk-100k": lambda: random_walk(5, n=100_000, vol=0.002),
     "flat": lambda: np.full(300, 42.0),
     "spike": spike,
     # Averages that decay for 900 flat bars after a walk: an error carried from the early
