@@ -10,7 +10,8 @@ setup(
         Extension(
             "marketdata_pipeline.indicators._recursions",
             ["marketdata_pipeline/indicators/_recursions.c"],
-            extra_compile_args=["-O3", "-ffp-contract=off"],  # no fused multiply-add: TA-Lib's rounding
+            # No fused multiply-add: TA-Lib's rounding, on every processor
+            extra_compile_args=["-O3", "-ffp-contract=off"],
         )
     ],
     python_requires=">=3.11",

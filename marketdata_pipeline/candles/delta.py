@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import polars as pl
+import numpy as np
 
 from ..config import Series
 from ..storage.schema import CANDLES
-from ..storage.store import CandleStore
+
+if TYPE_CHECKING:
+    from ..storage.store import CandleStore
+
+# Open times read at once: few reads for many short windows (3 years of daily partitions), and
+# 0.8 MB however long the range.
+SLAB_ROWS = 100_000
 
 
 class Stored(NamedTuple):
@@ -18,17 +24,30 @@ class Stored(NamedTuple):
     first: int | None = None
     last: int | None = None
 
-    @classmethod
-    def of(cls, times: pl.Series) -> Stored:
-        return cls(times.len(), times.min(), times.max()) if times.len() else cls()
-
 
 def stored_in(
     store: CandleStore, series: Series, windows: list[tuple[int, int]], library: str = CANDLES
 ) -> list[Stored]:
-    """Per window, read one window's index at a time: a multi-year run never holds its whole
-    range of open times (1.6 million for 3 years of 1m, 50 MB while read)."""
-    return [Stored.of(store.open_times(series, lo, hi, library)) for lo, hi in windows]
+    """Per window (ascending), read in slabs of consecutive windows of at most SLAB_ROWS
+    candles or one window: a multi-year run never holds its whole range of open times (1.6
+    million for 3 years of 1m, 50 MB while read)."""
+    held: list[Stored] = []
+    for slab in _slabs(windows, SLAB_ROWS * series.timeframe.ms):
+        times = store.open_times(series, slab[0][0], slab[-1][1], library).to_numpy()
+        for lo, hi in slab:
+            part = times[np.searchsorted(times, lo) : np.searchsorted(times, hi)]
+            held.append(Stored(len(part), int(part[0]), int(part[-1])) if len(part) else Stored())
+    return held
+
+
+def _slabs(windows: list[tuple[int, int]], span_ms: int) -> list[list[tuple[int, int]]]:
+    slabs: list[list[tuple[int, int]]] = []
+    for window in windows:
+        if slabs and window[1] - slabs[-1][0][0] <= span_ms:
+            slabs[-1].append(window)
+        else:
+            slabs.append([window])
+    return slabs
 
 
 def delta_ranges(

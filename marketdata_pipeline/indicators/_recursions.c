@@ -27,32 +27,33 @@ typedef struct {
  * for an RSI, every out a float64 buffer of x's length. Returns the number of chains, or -1
  * with an exception set and every buffer released. */
 static int parse(PyObject *args, Py_buffer *x, Chain *chains, int is_rsi) {
-    PyObject *items, *seq;
+    PyObject *items, *tuple;
     if (!PyArg_ParseTuple(args, "y*O", x, &items))
         return -1;
-    seq = PySequence_Fast(items, "chains must be a sequence of tuples");
-    int count = 0, ok = seq != NULL;
-    if (ok && PySequence_Fast_GET_SIZE(seq) > MAX_CHAINS) {
+    tuple = PySequence_Tuple(items); /* a copy: parsing an item cannot change it */
+    Py_ssize_t size = tuple ? PyTuple_GET_SIZE(tuple) : 0;
+    int count = 0, ok = tuple != NULL;
+    if (ok && size > MAX_CHAINS) {
         PyErr_SetString(PyExc_ValueError, "at most 3 chains");
         ok = 0;
     }
-    for (Py_ssize_t i = 0; ok && i < (seq ? PySequence_Fast_GET_SIZE(seq) : 0); i++) {
+    for (Py_ssize_t i = 0; ok && i < size; i++) {
         Chain *c = &chains[count];
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
         ok = is_rsi ? PyArg_ParseTuple(item, "nw*", &c->bar, &c->buffer)
                     : PyArg_ParseTuple(item, "nndw*", &c->first, &c->bar, &c->k, &c->buffer);
         if (!ok)
             break;
         count++;
-        if (c->buffer.len != x->len || x->len % sizeof(double) ||
+        c->out = c->buffer.buf;
+        if (c->buffer.len != x->len || x->len % sizeof(double) || c->buffer.buf == x->buf ||
             (is_rsi ? c->bar < 1 : c->first < 0 || c->first > c->bar)) {
-            PyErr_SetString(PyExc_ValueError, "float64 buffers of one length, and "
+            PyErr_SetString(PyExc_ValueError, "float64 buffers of one length, out not x, and "
                                               "0 <= first <= bar (EMA) or period >= 1 (RSI)");
             ok = 0;
         }
-        c->out = c->buffer.buf;
     }
-    Py_XDECREF(seq);
+    Py_XDECREF(tuple);
     if (ok)
         return count;
     for (int i = 0; i < count; i++)
@@ -69,23 +70,21 @@ static PyObject *done(Py_buffer *x, Chain *chains, int count) {
 }
 
 /* One EMA step: TA-Lib's ((x - prev) * k) + prev. */
-#define EMA_STEP(c, in) ((c)->value = (((in) - (c)->value) * (c)->k) + (c)->value)
+static inline double ema_step(Chain *c, double in) {
+    return c->value = ((in - c->value) * c->k) + c->value;
+}
 
-/* Three chains, their states in registers (fewer chains repeat the first: the same values
- * written twice). The three additions of a step do not wait for each other. */
+/* Three chains, their states copied to locals the compiler keeps in registers (fewer chains
+ * repeat the first: the same values written twice). The three steps do not wait for each
+ * other, so the processor overlaps them. */
 static void emas_together(const double *x, Py_ssize_t from, Py_ssize_t n, Chain *chains,
                           int count) {
-    Chain *a = &chains[0], *b = &chains[count > 1], *c = &chains[count > 2 ? 2 : 0];
-    double va = a->value, vb = b->value, vc = c->value, ka = a->k, kb = b->k, kc = c->k;
-    double *oa = a->out, *ob = b->out, *oc = c->out;
+    Chain a = chains[0], b = chains[count > 1], c = chains[count > 2 ? 2 : 0];
     for (Py_ssize_t t = from; t < n; t++) {
-        double in = x[t];
-        va = ((in - va) * ka) + va;
-        vb = ((in - vb) * kb) + vb;
-        vc = ((in - vc) * kc) + vc;
-        oa[t] = va;
-        ob[t] = vb;
-        oc[t] = vc;
+        double va = ema_step(&a, x[t]), vb = ema_step(&b, x[t]), vc = ema_step(&c, x[t]);
+        a.out[t] = va;
+        b.out[t] = vb;
+        c.out[t] = vc;
     }
 }
 
@@ -117,9 +116,9 @@ static PyObject *emas(PyObject *self, PyObject *args) {
         c->value = sum / (double)(c->bar - c->first + 1);
         c->out[c->bar] = c->value;
         for (t = c->bar + 1; t <= last; t++)
-            c->out[t] = EMA_STEP(c, x[t]);
+            c->out[t] = ema_step(c, x[t]);
     }
-    if (count)
+    if (count && common < n) /* common + 1 would overflow for a huge bar */
         emas_together(x, common + 1, n, chains, count);
     Py_END_ALLOW_THREADS
     return done(&xb, chains, count);
@@ -187,7 +186,7 @@ static PyObject *rsis(PyObject *self, PyObject *args) {
         for (t = c->bar + 1; t <= last; t++)
             c->out[t] = rsi_step(c, x[t] - x[t - 1]);
     }
-    if (count)
+    if (count && common < n)
         rsis_together(x, common + 1, n, chains, count);
     Py_END_ALLOW_THREADS
     return done(&xb, chains, count);

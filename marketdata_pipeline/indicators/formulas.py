@@ -41,6 +41,9 @@ from ..storage.schema import INDICATOR_COLUMNS
 from . import _recursions
 
 _RSI_PERIODS = (6, 14, 24)
+_EMA_PERIODS = (12, 26)
+_MACD = (12, 26, 9)  # fast, slow, signal
+_MAX_PERIOD = 100_000  # TA-Lib's
 
 # One output over a run of closes: its values, and the first bar where they mean anything.
 _Output = tuple[np.ndarray, int]
@@ -59,8 +62,12 @@ def _emas(x: np.ndarray, seeds: list[tuple[int, int, int]]) -> list[np.ndarray]:
     return outs
 
 
+def _ema_seed(n: int) -> tuple[int, int, int]:
+    return 0, n - 1, n
+
+
 def _ema(x: np.ndarray, n: int) -> _Output:
-    return _emas(x, [(0, n - 1, n)])[0], n - 1
+    return _emas(x, [_ema_seed(n)])[0], n - 1
 
 
 def _rsis(x: np.ndarray, periods: tuple[int, ...]) -> list[_Output]:
@@ -81,22 +88,28 @@ def _macd_of(line: np.ndarray, slow: int, signal: int) -> list[_Output]:
     return [(line, bar), (sig, bar), (line - sig, bar)]
 
 
+def _macd_fast_seed(fast: int, slow: int) -> tuple[int, int, int]:
+    """TA-Lib starts both MACD averages at bar slow-1: the slow one is EMA(slow), the fast one
+    is seeded with the mean of the `fast` closes ending there."""
+    return slow - fast, slow - 1, fast
+
+
 def _macd(x: np.ndarray, fast: int, slow: int, signal: int) -> list[_Output]:
     fast, slow = min(fast, slow), max(fast, slow)  # TA-Lib swaps them too
-    # TA-Lib starts both at bar slow-1: the slow one is EMA(slow), the fast one is seeded with
-    # the mean of the `fast` closes ending there.
-    fast_ema, slow_ema = _emas(x, [(slow - fast, slow - 1, fast), (0, slow - 1, slow)])
+    fast_ema, slow_ema = _emas(x, [_macd_fast_seed(fast, slow), _ema_seed(slow)])
     return _macd_of(np.subtract(fast_ema, slow_ema, out=fast_ema), slow, signal)
 
 
 def _all_indicators(x: np.ndarray) -> list[_Output]:
-    """The eight columns: the three RSIs in one loop, the three EMAs they need in another."""
-    ema12, ema26, fast = _emas(x, [(0, 11, 12), (0, 25, 26), (14, 25, 12)])
+    """The eight columns: the three RSIs in one loop, the three EMAs they need in another (the
+    MACD's slow average is one of the EMA columns)."""
+    fast, slow, signal = _MACD
+    *emas, fast_ema = _emas(x, [*map(_ema_seed, _EMA_PERIODS), _macd_fast_seed(fast, slow)])
+    slow_ema = emas[_EMA_PERIODS.index(slow)]
     return [
         *_rsis(x, _RSI_PERIODS),
-        (ema12, 11),
-        (ema26, 25),
-        *_macd_of(fast - ema26, 26, 9),
+        *((e, n - 1) for e, n in zip(emas, _EMA_PERIODS, strict=True)),
+        *_macd_of(fast_ema - slow_ema, slow, signal),
     ]
 
 
@@ -132,8 +145,10 @@ def _on_valid_run(
 
 
 def _check_period(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= _MAX_PERIOD:
+        raise ValueError(
+            f"{name} must be an integer from {minimum} to {_MAX_PERIOD}, got {value!r}"
+        )
 
 
 def _expr(close: pl.Expr | str, compute: Callable[[np.ndarray], list[_Output]], i: int) -> pl.Expr:

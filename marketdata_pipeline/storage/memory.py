@@ -44,7 +44,7 @@ def release_after_read(rows: int) -> None:
 
 def release_memory() -> None:
     """Drop the LMDB pages mapped into this process and trim the heap (Linux; else nothing).
-    Listing the mappings costs about 5 ms: once per write, not per read."""
+    Listing the mappings costs about 5 ms: after a write or a large read, not every read."""
     if _LIBC is None:
         return
     with open("/proc/self/maps") as maps:

@@ -18,7 +18,10 @@ def stored(*times: int) -> pl.Series:
 
 def delta(series, windows, times: pl.Series, closed_until):
     """delta_ranges given the open times stored, summarised per window as the asset does."""
-    held = [Stored.of(times.filter((times >= lo) & (times < hi))) for lo, hi in windows]
+    held = []
+    for lo, hi in windows:
+        inside = times.filter((times >= lo) & (times < hi))
+        held.append(Stored(inside.len(), inside.min(), inside.max()) if inside.len() else Stored())
     return delta_ranges(series, windows, held, closed_until)
 
 

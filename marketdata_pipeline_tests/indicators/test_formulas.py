@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from marketdata_pipeline.indicators import _recursions
 from marketdata_pipeline.indicators.formulas import (
     INDICATOR_COLUMNS,
     compute_indicators,
@@ -164,11 +165,29 @@ def test_expressions_work_per_series_with_over() -> None:
 
 
 @pytest.mark.parametrize(
-    "call", [lambda: ema("close", 1), lambda: rsi("close", 0), lambda: macd("close", 12, 26, 0)]
+    "call",
+    [
+        lambda: ema("close", 1),
+        lambda: rsi("close", 0),
+        lambda: macd("close", 12, 26, 0),
+        lambda: rsi("close", 100_001),
+        lambda: ema("close", 2**63),
+    ],
 )
 def test_rejects_periods_talib_rejects(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError, match="must be an integer"):
         call()
+
+
+def test_the_loops_refuse_what_would_write_out_of_bounds() -> None:
+    """The C loops check their buffers: an output shorter than x, x itself as output, more
+    chains than they hold; a period past any int64 bar writes zeros, not past the buffer."""
+    x, out = np.arange(50.0), np.empty(50)
+    for chains in ([(0, 5, 0.5, np.empty(49))], [(0, 5, 0.5, x)], [(0, 5, 0.5, out)] * 4):
+        with pytest.raises(ValueError):
+            _recursions.emas(x, chains)
+    _recursions.rsis(x, [(2**63 - 1, out)])
+    assert out.tolist() == [0.0] * 50
 
 
 def candles(close: np.ndarray | pl.Series) -> pl.DataFrame:
