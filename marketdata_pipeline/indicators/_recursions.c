@@ -62,97 +62,67 @@ static int parse(PyObject *args, Py_buffer *x, Chain *chains, int is_rsi) {
     return -1;
 }
 
-static PyObject *done(Py_buffer *x, Chain *chains, int count) {
-    for (int i = 0; i < count; i++)
-        PyBuffer_Release(&chains[i].buffer);
-    PyBuffer_Release(x);
-    Py_RETURN_NONE;
+/* A chain's seed sets its state and returns its value at its bar; a step advances it to bar t
+ * and returns the value there. */
+typedef double (*Seed)(Chain *c, const double *x);
+typedef double (*Step)(Chain *c, const double *x, Py_ssize_t t);
+
+/* EMA: seeded with the mean of x[first..bar] summed in order, then TA-Lib's
+ * ((x - prev) * k) + prev. */
+static double ema_seed(Chain *c, const double *x) {
+    double sum = 0.0;
+    for (Py_ssize_t t = c->first; t <= c->bar; t++)
+        sum += x[t];
+    return c->value = sum / (double)(c->bar - c->first + 1);
 }
 
-/* One EMA step: TA-Lib's ((x - prev) * k) + prev. */
-static inline double ema_step(Chain *c, double in) {
-    return c->value = ((in - c->value) * c->k) + c->value;
+static inline double ema_step(Chain *c, const double *x, Py_ssize_t t) {
+    return c->value = ((x[t] - c->value) * c->k) + c->value;
 }
 
-/* Three chains, their states copied to locals the compiler keeps in registers (fewer chains
- * repeat the first: the same values written twice). The three steps do not wait for each
- * other, so the processor overlaps them. */
-static void emas_together(const double *x, Py_ssize_t from, Py_ssize_t n, Chain *chains,
-                          int count) {
-    Chain a = chains[0], b = chains[count > 1], c = chains[count > 2 ? 2 : 0];
-    for (Py_ssize_t t = from; t < n; t++) {
-        double va = ema_step(&a, x[t]), vb = ema_step(&b, x[t]), vc = ema_step(&c, x[t]);
-        a.out[t] = va;
-        b.out[t] = vb;
-        c.out[t] = vc;
-    }
-}
-
-/* emas(x, [(first, bar, k, out), ...]): per chain, out[bar] = mean of x[first..bar] summed in
- * order, then out[t] = (x[t] - out[t-1]) * k + out[t-1]. */
-static PyObject *emas(PyObject *self, PyObject *args) {
-    Py_buffer xb;
-    Chain chains[MAX_CHAINS];
-    int count = parse(args, &xb, chains, 0);
-    if (count < 0)
-        return NULL;
-    const double *x = xb.buf;
-    Py_ssize_t n = xb.len / (Py_ssize_t)sizeof(double), common = 0, t;
-    Py_BEGIN_ALLOW_THREADS
-    for (int i = 0; i < count; i++) { /* each alone up to the last seed bar, then together */
-        Chain *c = &chains[i];
-        common = c->bar > common ? c->bar : common;
-        for (t = 0; t < c->bar && t < n; t++)
-            c->out[t] = 0.0;
-    }
-    Py_ssize_t last = common < n ? common : n - 1;
-    for (int i = 0; i < count; i++) {
-        Chain *c = &chains[i];
-        if (c->bar >= n)
-            continue;
-        double sum = 0.0;
-        for (t = c->first; t <= c->bar; t++)
-            sum += x[t];
-        c->value = sum / (double)(c->bar - c->first + 1);
-        c->out[c->bar] = c->value;
-        for (t = c->bar + 1; t <= last; t++)
-            c->out[t] = ema_step(c, x[t]);
-    }
-    if (count && common < n) /* common + 1 would overflow for a huge bar */
-        emas_together(x, common + 1, n, chains, count);
-    Py_END_ALLOW_THREADS
-    return done(&xb, chains, count);
-}
-
-/* One Wilder step of a change: ta_RSI.c subtracts a negative change from the loss and adds any
- * other to the gain. Adding 0.0 to the other changes nothing; as maxima there is no branch for
- * a random walk to mispredict (2.5x faster). Then 100 * gain / (gain + loss), 0 when flat. */
-static inline double rsi_step(Chain *c, double diff) {
-    double up = diff > 0.0 ? diff : 0.0, down = -diff > 0.0 ? -diff : 0.0;
-    c->loss = (c->loss * c->keep + down) * c->inverse;
-    c->gain = (c->gain * c->keep + up) * c->inverse;
+/* RSI: 100 * gain / (gain + loss), 0 when flat, the averages seeded with the means of the
+ * first `period` changes. */
+static inline double rsi_of(Chain *c) {
     double sum = c->gain + c->loss;
     return sum != 0.0 ? 100.0 * (c->gain / sum) : 0.0;
 }
 
-/* As emas_together, for RSI chains. */
-static void rsis_together(const double *x, Py_ssize_t from, Py_ssize_t n, Chain *chains,
-                          int count) {
-    Chain a = chains[0], b = chains[count > 1], c = chains[count > 2 ? 2 : 0];
-    for (Py_ssize_t t = from; t < n; t++) {
+static double rsi_seed(Chain *c, const double *x) {
+    c->inverse = 1.0 / (double)c->bar;
+    c->keep = (double)(c->bar - 1);
+    c->gain = c->loss = 0.0;
+    for (Py_ssize_t t = 1; t <= c->bar; t++) {
         double diff = x[t] - x[t - 1];
-        double ra = rsi_step(&a, diff), rb = rsi_step(&b, diff), rc = rsi_step(&c, diff);
-        a.out[t] = ra;
-        b.out[t] = rb;
-        c.out[t] = rc;
+        if (diff < 0)
+            c->loss -= diff;
+        else
+            c->gain += diff;
     }
+    c->loss *= c->inverse;
+    c->gain *= c->inverse;
+    return rsi_of(c);
 }
 
-/* rsis(x, [(period, out), ...]): Wilder's RSI as ta_RSI.c computes it, from bar `period`. */
-static PyObject *rsis(PyObject *self, PyObject *args) {
+/* One Wilder step: ta_RSI.c subtracts a negative change from the loss and adds any other to
+ * the gain. Adding 0.0 to the other changes nothing; as maxima there is no branch for a random
+ * walk to mispredict (2.5x faster). */
+static inline double rsi_step(Chain *c, const double *x, Py_ssize_t t) {
+    double diff = x[t] - x[t - 1];
+    double up = diff > 0.0 ? diff : 0.0, down = -diff > 0.0 ? -diff : 0.0;
+    c->loss = (c->loss * c->keep + down) * c->inverse;
+    c->gain = (c->gain * c->keep + up) * c->inverse;
+    return rsi_of(c);
+}
+
+/* Every chain: 0 before its bar, its seed, its steps alone up to the last chain's bar, then the
+ * steps of all together. Together means three chains copied to locals the compiler keeps in
+ * registers (fewer chains repeat the first: the same values written twice), whose steps do not
+ * wait for each other, so the processor overlaps them. Inlined per seed and step. */
+static inline __attribute__((always_inline)) PyObject *
+run(PyObject *args, int is_rsi, Seed seed, Step step) {
     Py_buffer xb;
     Chain chains[MAX_CHAINS];
-    int count = parse(args, &xb, chains, 1);
+    int count = parse(args, &xb, chains, is_rsi);
     if (count < 0)
         return NULL;
     const double *x = xb.buf;
@@ -169,28 +139,31 @@ static PyObject *rsis(PyObject *self, PyObject *args) {
         Chain *c = &chains[i];
         if (c->bar >= n)
             continue;
-        c->inverse = 1.0 / (double)c->bar;
-        c->keep = (double)(c->bar - 1);
-        c->gain = c->loss = 0.0;
-        for (t = 1; t <= c->bar; t++) {
-            double diff = x[t] - x[t - 1];
-            if (diff < 0)
-                c->loss -= diff;
-            else
-                c->gain += diff;
-        }
-        c->loss *= c->inverse;
-        c->gain *= c->inverse;
-        double sum = c->gain + c->loss;
-        c->out[c->bar] = sum != 0.0 ? 100.0 * (c->gain / sum) : 0.0;
+        c->out[c->bar] = seed(c, x);
         for (t = c->bar + 1; t <= last; t++)
-            c->out[t] = rsi_step(c, x[t] - x[t - 1]);
+            c->out[t] = step(c, x, t);
     }
-    if (count && common < n)
-        rsis_together(x, common + 1, n, chains, count);
+    if (count && common < n) { /* common + 1 would overflow for a huge bar */
+        Chain a = chains[0], b = chains[count > 1], c = chains[count > 2 ? 2 : 0];
+        for (t = common + 1; t < n; t++) {
+            double va = step(&a, x, t), vb = step(&b, x, t), vc = step(&c, x, t);
+            a.out[t] = va;
+            b.out[t] = vb;
+            c.out[t] = vc;
+        }
+    }
     Py_END_ALLOW_THREADS
-    return done(&xb, chains, count);
+    for (int i = 0; i < count; i++)
+        PyBuffer_Release(&chains[i].buffer);
+    PyBuffer_Release(&xb);
+    Py_RETURN_NONE;
 }
+
+/* emas(x, [(first, bar, k, out), ...]) */
+static PyObject *emas(PyObject *self, PyObject *args) { return run(args, 0, ema_seed, ema_step); }
+
+/* rsis(x, [(period, out), ...]): Wilder's RSI as ta_RSI.c computes it, from bar `period`. */
+static PyObject *rsis(PyObject *self, PyObject *args) { return run(args, 1, rsi_seed, rsi_step); }
 
 static PyMethodDef methods[] = {
     {"emas", emas, METH_VARARGS, "emas(x, [(first, bar, k, out), ...]): seeded EMAs of x"},
