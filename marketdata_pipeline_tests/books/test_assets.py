@@ -24,10 +24,10 @@ def checks_of(result) -> dict:
 
 def test_a_paused_collector_shows_as_missing_slots_not_invented_rows(make_project):
     project, book, _ = book_project(make_project)
-    collect(project, 2.5)
+    collect(project, 60, until=2)
     paused = project.store.read(book, None, None, ORDER_BOOKS)
     time.sleep(3)
-    collect(project, 2.5)
+    collect(project, 60, until=2)
     stored = project.store.read(book, None, None, ORDER_BOOKS)
     result = project.materialize(book, day_key(0))
     checks = checks_of(result)
@@ -54,7 +54,7 @@ def test_a_paused_collector_shows_as_missing_slots_not_invented_rows(make_projec
 
 def test_tickers_are_checked_and_complete_when_collected_throughout(make_project):
     project, _, tickers = book_project(make_project)
-    collect(project, 3.5)
+    collect(project, 60, until=3)
     result = project.materialize(tickers[0], day_key(0))
     checks = checks_of(result)
     assert checks[("ticker", "structure")].passed

@@ -163,7 +163,7 @@ def test_series_lists_books_and_tickers(booked):
 
 def test_books_read_what_the_collector_stored(make_project, simulator):
     project, book, tickers = book_project(make_project)
-    collect(project, 2.5)
+    collect(project, 60, until=2)
     stored = project.store.read(book, None, None, ORDER_BOOKS)
     assert stored.height >= 2
     rows = json.loads(invoke("books", "binance", "BTC/USDT", "--format", "json").stdout)
