@@ -94,3 +94,6 @@ def stream(
     asyncio.run(run())
     total = sum(service.written.values())
     click.echo(f"stored {total} rows of {len(service.written)} series")
+    if service.lost:  # not a clean stop: a supervisor restarts it
+        click.echo(f"error: {service.lost[0]}", err=True)
+        ctx.exit(1)

@@ -18,7 +18,7 @@ ARRIVAL_MARGIN_SECONDS = 0.5
 
 
 class LockLost(RuntimeError):
-    """The series lock was lost (its connection died) before the write: the write must fail."""
+    """A lock or lease was lost (its connection died): a write under it must fail."""
 
 
 class RequestBudget(ABC):
@@ -125,11 +125,13 @@ class Coordination(ABC):
     def _lock(self, name: str) -> AbstractContextManager[Hold]: ...
 
     @abstractmethod
-    def lease(self, name: str) -> AbstractContextManager[str | None]:
-        """Hold `name` for as long as the block runs, or yield who holds it (nothing taken).
+    def lease(self, name: str) -> AbstractContextManager[Hold | str]:
+        """Hold `name` for as long as the block runs (yields the Hold), or yield who holds it
+        (nothing taken).
 
         For long-lived work such as collecting a series: a second collector must skip it
-        rather than wait, and one that dies releases it with its process.
+        rather than wait, and one that dies releases it with its process. A lease can be lost
+        while held (its database connection died): `Hold.confirm` says so.
         """
 
     @abstractmethod

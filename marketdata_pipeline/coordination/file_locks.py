@@ -49,7 +49,7 @@ def file_lock(lock_dir: Path, name: str) -> Iterator[Hold]:
 
 
 @contextmanager
-def file_lease(lock_dir: Path, name: str) -> Iterator[str | None]:
+def file_lease(lock_dir: Path, name: str) -> Iterator[Hold | str]:
     path = _path(lock_dir, name, ".lease")
     with path.open("a+") as handle:
         try:
@@ -62,6 +62,6 @@ def file_lease(lock_dir: Path, name: str) -> Iterator[str | None]:
             handle.truncate(0)
             handle.write(holder() + "\n")
             handle.flush()
-            yield None
+            yield Hold(0.0)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

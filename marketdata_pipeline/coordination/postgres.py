@@ -164,9 +164,9 @@ class PostgresCoordination(Coordination):
         return self._advisory(SERIES_LOCKS, name, wait=True)
 
     @contextmanager
-    def lease(self, name: str) -> Iterator[str | None]:
+    def lease(self, name: str) -> Iterator[Hold | str]:
         with self._advisory(LEASES, name, wait=False) as hold:
-            yield None if hold else (self.holder(LEASES, name) or "another process")
+            yield hold or self.holder(LEASES, name) or "another process"
 
     def add_counts(self, rows: Iterable[CountRow]) -> None:
         rows = [(n, json.dumps(labels, sort_keys=True), v) for n, labels, v in rows]
@@ -200,14 +200,15 @@ class PostgresHold(Hold):
     def __init__(self, waited: float, db: psycopg.Connection, key: list[int]):
         super().__init__(waited)
         self.db, self.key = db, key
+        self.what = "lease" if key[0] == LEASES else "series lock"
 
     def confirm(self) -> None:
         try:
             held = self.db.execute(HELD_SQL, self.key).fetchone()[0]
         except psycopg.Error as error:
-            raise LockLost(f"the series lock's connection died ({error}); not writing") from None
+            raise LockLost(f"the {self.what}'s connection died ({error})") from None
         if not held:
-            raise LockLost("the series lock is no longer held; not writing")
+            raise LockLost(f"the {self.what} is no longer held")
 
 
 class PostgresBudget(RequestBudget):

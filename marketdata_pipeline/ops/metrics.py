@@ -9,12 +9,14 @@ long-lived processes export those shared counters (see `exporters`).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing.util
 import os
 import threading
 from typing import Any
 
 FLUSH_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 # Every counter a process may count: name -> (help, label names). `exporters` exports each as
 # a Prometheus counter (`<name>_total`).
@@ -45,6 +47,7 @@ class Tally:
         self._guard = threading.Lock()
         self._pid: int | None = None  # the process whose flusher runs
         self._stop = threading.Event()
+        self._failing = False  # said once per outage, not every FLUSH_SECONDS
 
     def add(self, name: str, value: float = 1, **labels: str) -> None:
         names = COUNTERS[name][1]
@@ -64,10 +67,17 @@ class Tally:
         rows = [(n, dict(zip(COUNTERS[n][1], v, strict=True)), c) for (n, v), c in batch.items()]
         try:
             self.backend.add_counts(rows)
-        except Exception:  # the backend is down: count on, and add it all when it is back
+        except Exception as e:  # the backend is down: count on, and add it all when it is back
             with self._guard:
                 for key, value in batch.items():
                     self._counts[key] = self._counts.get(key, 0.0) + value
+            if not self._failing:
+                log.warning("metrics: counts kept in memory, adding them failed: %s", e)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("metrics: the counts kept in memory are added again")
+        self._failing = False
 
     def _started(self) -> None:
         """The flusher of this process, started on the first count (and again in a forked

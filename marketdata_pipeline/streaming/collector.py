@@ -3,7 +3,7 @@
 An exchange keeps no history of its book, so what is not collected is gone: snapshots are
 taken on a fixed grid of `every_seconds` slots (a missed slot shows as a cadence gap, never as
 an invented row), buffered, and written in batches (one ArcticDB version per flush, not per
-snapshot). Each series is leased to one collector at a time; a second one skips it.
+snapshot). Each series is leased to one collector at a time (see `leases`).
 """
 
 from __future__ import annotations
@@ -19,28 +19,12 @@ import polars as pl
 
 from ..books.layout import snapshot_rows, ticker_rows
 from ..config import LoadedConfig, Series
-from ..coordination import coordination_for
 from ..exchange.client import ExchangeClient
 from ..exchange.errors import FetchError, MalformedPage
 from ..exchange.resource import exchange_resource_key, exchange_resources
 from ..storage.schema import LIBRARY_OF
 from ..storage.store import CandleStore
-
-
-def take_leases(
-    stack: ExitStack, config: LoadedConfig, series: list[Series], say: Callable[[str], None]
-) -> dict[str, list[Series]]:
-    """The series this process may collect, by exchange: each is leased to one collector (REST
-    polling or stream) at a time, held until `stack` closes; one held elsewhere is skipped,
-    saying so."""
-    mine: dict[str, list[Series]] = defaultdict(list)
-    for s in series:
-        holder = stack.enter_context(coordination_for(config).lease(f"{s.name}.collector"))
-        if holder:
-            say(f"{s.name}: already collected by {holder}; skipped")
-        else:
-            mine[s.exchange].append(s)
-    return mine
+from .leases import Leases
 
 
 class Collector:
@@ -59,19 +43,22 @@ class Collector:
         self.pending: dict[str, list[pl.DataFrame]] = defaultdict(list)
         self.stored: dict[str, int] = defaultdict(int)
         self.by_name = {s.name: s for s in series}
+        self.lost: list[str] = []  # see `Leases.lost`
 
     async def run(self, stop: asyncio.Event) -> None:
-        with ExitStack() as leases:
-            by_exchange = take_leases(leases, self.config, self.series, self.say)
-            if not by_exchange:
+        with ExitStack() as stack:
+            leases = Leases(stack, self.config, self.series, self.say)
+            self.lost = leases.lost
+            if not leases.by_exchange:
                 return
             resources = exchange_resources(self.config)
             try:
                 async with asyncio.TaskGroup() as group:
-                    for exchange, members in by_exchange.items():
+                    for exchange, members in leases.by_exchange.items():
                         client = resources[exchange_resource_key(exchange)].client()
                         group.create_task(self._exchange(client, members, stop))
                     group.create_task(self._flusher(stop))
+                    group.create_task(leases.keep(stop))
             finally:
                 await asyncio.to_thread(self.flush)
 

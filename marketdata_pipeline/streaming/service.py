@@ -35,8 +35,9 @@ from ..storage.store import CandleStore
 from . import state
 from .books_stream import BookStream, TickerStream
 from .candles_stream import CandleStream
-from .collector import Collector, take_leases
+from .collector import Collector
 from .connection import Connections, EventLog, Gate, as_tickers, now_ms, per_symbols, watch_loop
+from .leases import Leases
 from .observe import Observer
 from .trades_stream import TradeStream
 
@@ -60,21 +61,26 @@ class StreamService:
         self.streamed = [s for s in series if config.streamed(s)]
         self.polled = [s for s in series if not config.streamed(s)]
         self.written: dict[str, int] = {}
+        self.lost: list[str] = []  # see `Leases.lost`
         self.observer = Observer(config)
 
     async def run(self, stop: asyncio.Event) -> None:
-        with ExitStack() as leases:
-            by_exchange = take_leases(leases, self.config, self.streamed, self.say)
+        with ExitStack() as stack:
+            leases = Leases(stack, self.config, self.streamed, self.say)
+            self.lost = leases.lost
             async with asyncio.TaskGroup() as group:
                 if self.polled:
                     collector = Collector(self.config, self.polled, self.store, self.say)
                     group.create_task(self._polled(collector, stop))
-                for exchange, members in by_exchange.items():
+                for exchange, members in leases.by_exchange.items():
                     group.create_task(ExchangeStreams(self, exchange, members).run(stop))
+                if leases.by_exchange:
+                    group.create_task(leases.keep(stop))
 
     async def _polled(self, collector: Collector, stop: asyncio.Event) -> None:
         await collector.run(stop)
         self.written.update(collector.stored)
+        self.lost += collector.lost
 
 
 class ExchangeStreams:

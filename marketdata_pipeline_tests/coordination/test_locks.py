@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from marketdata_pipeline.config import Series
-from marketdata_pipeline.coordination import LockLost, coordination_from
+from marketdata_pipeline.coordination import Hold, LockLost, coordination_from
 from marketdata_pipeline.storage.store import CandleStore
 from marketdata_pipeline.timeframes import get_timeframe
 
@@ -134,10 +134,10 @@ def test_a_lease_says_who_holds_it_and_dies_with_its_holder(spec, backend):
     deadline = time.monotonic() + 60  # Postgres ends the dead client's session soon after
     while True:
         with backend.lease("binance/btc_usdt/book.collector") as taken_by:
-            if taken_by is None or time.monotonic() > deadline:
+            if isinstance(taken_by, Hold) or time.monotonic() > deadline:
                 break
         time.sleep(0.05)
-    assert taken_by is None
+    assert isinstance(taken_by, Hold)
 
 
 SERIES = Series("binance", "BTC/USDT", get_timeframe("1m"), date(2024, 1, 1))
@@ -186,7 +186,7 @@ def test_names_whose_hashes_collide_get_locks_of_their_own(pg_url):
     holder = hold_in_process({"data_dir": "x", "url": pg_url}, "series_lock", first)
     try:
         with backend.lease(second) as taken_by, backend.series_lock(second) as hold:
-            assert taken_by is None and hold.waited < 5
+            assert isinstance(taken_by, Hold) and hold.waited < 5
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()

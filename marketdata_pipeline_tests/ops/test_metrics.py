@@ -98,7 +98,7 @@ def test_a_multiprocessing_child_adds_its_own_counts_once(tmp_path, method, monk
     ]
 
 
-def test_counts_are_kept_while_postgres_is_down_and_added_when_it_is_back(own_postgres):
+def test_counts_are_kept_while_postgres_is_down_and_added_when_it_is_back(own_postgres, caplog):
     backend = coordination_from({"data_dir": "unused", "url": own_postgres.url()})
     tally = Tally(backend)
     tally.add("marketdata_retries", 2, exchange="binance")
@@ -107,6 +107,10 @@ def test_counts_are_kept_while_postgres_is_down_and_added_when_it_is_back(own_po
     own_postgres.stop()
     tally.flush()  # fails: kept
     tally.add("marketdata_retries", 4, exchange="binance")
+    tally.flush()  # fails again: said once
     own_postgres.start()
     tally.flush()
     assert backend.counts() == [("marketdata_retries", {"exchange": "binance"}, 9.0)]
+    said = [r.getMessage() for r in caplog.records if r.name == "marketdata_pipeline.ops.metrics"]
+    assert len(said) == 2 and said[0].startswith("metrics: counts kept in memory, adding them")
+    assert said[1] == "metrics: the counts kept in memory are added again"

@@ -1,0 +1,76 @@
+"""Each collected series is leased to one collector (REST polling or stream) at a time.
+
+Two collectors of one book or ticker would store every snapshot twice (their receive times
+differ), so a second one skips a series held elsewhere. A Postgres lease dies with its
+connection (a database restart): the holder notices within `CHECK_SECONDS`, takes it again
+when it is free, and stops when another collector took it meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import ExitStack
+
+from ..config import LoadedConfig, Series
+from ..coordination import Hold, LockLost, coordination_for
+
+CHECK_SECONDS = 5.0
+
+
+class Leases:
+    """The leases of `series` this process took, held until `stack` closes; one held elsewhere
+    is skipped, saying so."""
+
+    def __init__(
+        self,
+        stack: ExitStack,
+        config: LoadedConfig,
+        series: list[Series],
+        say: Callable[[str], None],
+    ) -> None:
+        self.stack, self.say = stack, say
+        self.backend = coordination_for(config)
+        self.holds: dict[str, Hold] = {}
+        self.lost: list[str] = []  # why this process stopped collecting, if it did
+        self.by_exchange: dict[str, list[Series]] = defaultdict(list)
+        for s in series:
+            taken = self._take(s.name)
+            if isinstance(taken, str):
+                say(f"{s.name}: already collected by {taken}; skipped")
+            else:
+                self.holds[s.name] = taken
+                self.by_exchange[s.exchange].append(s)
+
+    def _take(self, name: str) -> Hold | str:
+        return self.stack.enter_context(self.backend.lease(f"{name}.collector"))
+
+    def check(self) -> bool:
+        """Whether every lease is still this process's (a lost one taken again when free)."""
+        for name, hold in self.holds.items():
+            try:
+                hold.confirm()
+                continue
+            except LockLost as e:
+                lost = e
+            taken = self._take(name)
+            if isinstance(taken, str):
+                self.lost.append(
+                    f"{name}: {lost}, and {taken} collects it now; stopping so that no"
+                    " snapshot is stored twice (a restart collects the series still free)"
+                )
+                return False
+            self.holds[name] = taken
+            self.say(f"{name}: {lost}; the lease is taken again")
+        return True
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        """Check the leases every `CHECK_SECONDS` until `stop`; set `stop` when one is lost."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CHECK_SECONDS)
+            if not stop.is_set() and not await asyncio.to_thread(self.check):
+                self.say(self.lost[-1])
+                stop.set()

@@ -1,0 +1,94 @@
+"""A collector's Postgres leases die with their connections (a database restart): it takes them
+again, or stops when another collector took one meanwhile, so no snapshot is stored twice."""
+
+import asyncio
+import threading
+import time
+
+import psycopg
+
+from marketdata_pipeline.coordination.pg_schema import LEASES
+from marketdata_pipeline.storage.schema import ORDER_BOOKS
+from marketdata_pipeline.streaming import leases
+from marketdata_pipeline.streaming.collector import Collector
+
+from ..conftest import marketdata
+from .test_collector import book_project
+
+
+def lease_sessions(url: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted",
+            [LEASES],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def end_sessions(url: str, pids: list[int]) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        for pid in pids:
+            db.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])  # returns once ended
+
+
+def wait_for(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {seconds} s"
+        time.sleep(0.05)
+
+
+def test_leases_lost_with_their_connections_are_taken_again(make_project, pg_url, monkeypatch):
+    monkeypatch.setattr(leases, "CHECK_SECONDS", 0.2)
+    project, book, _ = book_project(make_project, settings={"coordination": pg_url})
+    lines: list[str] = []
+    collector = Collector(
+        project.config, project.config.polled_series, project.store, lines.append, 0.5
+    )
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(collector.run(stop),))
+    thread.start()
+    try:
+        wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases")
+        end_sessions(pg_url, first := lease_sessions(pg_url))
+        wait_for(lambda: sum("taken again" in line for line in lines) == 3, "3 retaken")
+        wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases held again")
+        assert not set(first) & set(lease_sessions(pg_url))
+        before = collector.stored[book.name]
+        wait_for(lambda: collector.stored[book.name] > before, "snapshot stored after")
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(60)
+    assert f"{book.name}: the lease's connection died (" in "\n".join(lines)
+    assert collector.lost == []
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    slots = stored["local_timestamp"].dt.epoch("ms") // 1000
+    assert slots.is_unique().all() and stored.height == collector.stored[book.name]
+
+
+def test_a_lease_another_collector_took_stops_the_stream_with_exit_1(make_project, pg_url):
+    project, book, _ = book_project(make_project, settings={"coordination": pg_url})
+    run = marketdata("stream", "--symbol", "BTC/USDT", cwd=project.config.path.parent, wait=False)
+    try:
+        wait_for(lambda: len(lease_sessions(pg_url)) == 2, "2 leases (BTC book, BTC ticker)")
+        with psycopg.connect(pg_url, autocommit=True, application_name="the other one") as other:
+            (key,) = other.execute(
+                "SELECT id FROM md_names WHERE name = %s", [f"{book.name}.collector"]
+            ).fetchone()
+            end_sessions(pg_url, lease_sessions(pg_url))  # the stream checks every 5 s
+            (taken,) = other.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", [LEASES, key]
+            ).fetchone()
+            assert taken
+            out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 1, err
+    assert out.startswith("stored ")
+    (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {book.name}: the lease's connection died (")
+    assert error.endswith(
+        ", and the other one collects it now; stopping so that no snapshot is stored twice"
+        " (a restart collects the series still free)"
+    )
