@@ -24,6 +24,10 @@ from ..storage.store import CandleStore
 from .connection import EventLog, now_ms
 from .state import Counts
 
+# Ids a flush repairs at most: a hole of a long outage (a day of trades is millions) is
+# fetched and written a chunk a flush, in bounded memory, not held whole.
+REPAIR_CHUNK = 100_000
+
 
 class TradeStream:
     """One market's streamed trades: buffered, made contiguous by REST, written."""
@@ -97,29 +101,33 @@ class TradeStream:
         frame = frame.filter(pl.col("id") > self.last_id)
         holes = _holes(frame["id"], self.last_id + 1, self.owed) if self.quirk else []
         parts, gaps, frontier = [], [], self.last_id
-        for lo, hi in holes:
+        for lo, hole_end in holes:
+            hi = min(hole_end, lo + REPAIR_CHUNK)
             try:
                 fetched, confirmed, top = await trades_by_id(self.client, self.series, lo, hi)
             except FetchError as e:
                 self.log("repair_failed", series=self.series.name, ids=f"{lo}-{hi - 1}", error=e)
                 top = lo - 1
-            if top < hi - 1:  # not closed yet: write up to the hole, keep the rest
-                rest = frame.filter(pl.col("id") >= lo)  # before what arrived meanwhile
+            closed = top == hi - 1
+            if closed:
+                parts.append(fetched)
+                gaps += confirmed
+                self.counts.gaps_repaired += 1 if hi == hole_end else 0  # a hole once, whole
+                self.log(
+                    "gap_repaired",
+                    series=self.series.name,
+                    ids=f"{lo}-{hi - 1}",
+                    fetched=fetched.height,
+                    confirmed_missing=sum(b - a for a, b in confirmed),
+                )
+            if not closed or hi < hole_end:  # write up to what is repaired, keep the rest
+                cut = hi if closed else lo
+                rest = frame.filter(pl.col("id") >= cut)  # before what arrived meanwhile
                 self.pending.insert(0, rest)
                 self.held += rest.height
-                frame = frame.filter(pl.col("id") < lo)
-                frontier = lo - 1
+                frame = frame.filter(pl.col("id") < cut)
+                frontier = cut - 1
                 break
-            parts.append(fetched)
-            gaps += confirmed
-            self.counts.gaps_repaired += 1
-            self.log(
-                "gap_repaired",
-                series=self.series.name,
-                ids=f"{lo}-{hi - 1}",
-                fetched=fetched.height,
-                confirmed_missing=sum(b - a for a, b in confirmed),
-            )
         else:
             frontier = max(int(frame["id"].max() or 0), self.owed or 0, self.last_id)
         rows = pl.concat([frame, *parts]).sort("id")

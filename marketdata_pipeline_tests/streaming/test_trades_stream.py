@@ -15,6 +15,7 @@ from marketdata_pipeline.exchange.trades import parse_raw_trades
 from marketdata_pipeline.simulator import Faults, ccxt_config
 from marketdata_pipeline.storage.schema import TRADES
 from marketdata_pipeline.storage.store import store_for
+from marketdata_pipeline.streaming import trades_stream
 from marketdata_pipeline.streaming.connection import EventLog
 from marketdata_pipeline.streaming.trades_stream import TradeStream
 
@@ -88,6 +89,40 @@ def test_an_overflowing_buffer_is_counted_and_repaired_over_rest(make_project, s
     assert stream.counts.dropped == 40
     assert sum("event=overflow" in line for line in lines) == 4
     assert stored.sort("id").equals(parse_raw_trades(raw, QUIRK))
+
+
+def test_a_long_hole_is_repaired_a_chunk_a_flush(make_project, simulator, monkeypatch):
+    """A restart after a long outage does not fetch the whole hole into memory first."""
+    monkeypatch.setattr(trades_stream, "REPAIR_CHUNK", 40)
+    project = make_project([market(trades=True)])
+    raw = history(simulator, 130)
+    series = project.config.trade_series[0]
+    run_stream(project, [as_stream(raw[:5])])
+    lines: list[str] = []
+    progress: list[tuple[int, int]] = []
+
+    async def go():
+        async with project.defs.resources["exchange_binance"].client() as client:
+            stream = TradeStream(series, project.store, client, EventLog(lines.append))
+            stream.start()
+            stream.offer(as_stream(raw[105:]))  # ids 5..104 lost: 100 to repair
+            for _ in range(3):
+                await stream.flush()
+                progress.append((stream.counts.rows_written, stream.last_id))
+            return stream
+
+    stream = asyncio.run(go())
+    # 40 repaired ids a flush, the streamed trades written with the last chunk.
+    assert progress == [(40, raw[44]["a"]), (80, raw[84]["a"]), (125, raw[-1]["a"])]
+    stored = project.store.read(series, None, None, TRADES)
+    assert stored.sort("id").equals(parse_raw_trades(raw, QUIRK))
+    repaired = [line for line in lines if "event=gap_repaired" in line]
+    assert [r.split('ids="')[1].split('"')[0] for r in repaired] == [
+        f"{raw[5]['a']}-{raw[44]['a']}",
+        f"{raw[45]['a']}-{raw[84]['a']}",
+        f"{raw[85]['a']}-{raw[104]['a']}",
+    ]
+    assert stream.counts.gaps_repaired == 1 and stream.pending == []
 
 
 def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_project, simulator):
