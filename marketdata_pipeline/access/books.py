@@ -10,8 +10,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..config import Series
-from ..storage.schema import BOOK_METRICS, book_schema
-from ..storage.store import CandleStore, empty_frame
+from ..storage.schema import BOOK_METRICS, book_schema, empty_frame
+from ..storage.store import CandleStore
 
 
 def stored_book_schema(depth: int) -> dict[str, pl.DataType]:

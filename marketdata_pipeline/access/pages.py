@@ -14,8 +14,8 @@ from datetime import timedelta
 import polars as pl
 
 from ..config import Series
-from ..storage.schema import UNIQUE_KEY
-from ..storage.store import CandleStore, empty_frame
+from ..storage.schema import UNIQUE_KEY, empty_frame
+from ..storage.store import CandleStore
 from ..timeframes import from_ms, parse_time
 
 

@@ -141,3 +141,8 @@ INDICATOR_COLUMNS = (
 # An indicator row depends on the candles before it; 1000 bars on, a candle's weight in every
 # indicator (EMA 26, Wilder RSI 24, MACD 12/26/9) is below 1e-18 of the value.
 DERIVED_FROM = {CANDLES: {INDICATORS: 1000}}
+
+
+def empty_frame(library: str = CANDLES) -> pl.DataFrame:
+    """No rows, in the library's schema (none for a library without a fixed one)."""
+    return pl.DataFrame(schema=SCHEMAS.get(library, {}))

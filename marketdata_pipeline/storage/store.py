@@ -29,7 +29,7 @@ from ..ops.metrics import tally_for
 from .arctic import arctic_for, date_range, read_latest, to_pandas
 from .coverage import Coverage
 from .memory import release_after_read, release_memory
-from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY
+from .schema import CANDLES, COVERAGE, DERIVED_FROM, FLOAT_STORED, SCHEMAS, UNIQUE_KEY, empty_frame
 
 STORE_KEY = "candle_store"
 
@@ -66,10 +66,6 @@ class WriteResult:
     rows_written: int
     rows_present: int
     lock_wait_seconds: float
-
-
-def empty_frame(library: str = CANDLES) -> pl.DataFrame:
-    return pl.DataFrame(schema=SCHEMAS.get(library, {}))
 
 
 class CandleStore:

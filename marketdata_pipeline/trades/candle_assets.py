@@ -18,8 +18,8 @@ from ..config import Series
 from ..quality.checks import check_result, window_metadata
 from ..quality.findings import MAX_OFFENDERS, Finding
 from ..storage.io_manager import IO_MANAGER_KEY
-from ..storage.schema import CANDLES, TRADE_CANDLES, TRADES
-from ..storage.store import STORE_KEY, CandleStore, empty_frame
+from ..storage.schema import CANDLES, TRADE_CANDLES, TRADES, empty_frame
+from ..storage.store import STORE_KEY, CandleStore
 from ..timeframes import DAY_MS, TIMEFRAMES, iso
 from .candles import combine, trade_candles
 from .validation import candle_mismatches
