@@ -18,7 +18,7 @@ Why a loop in C (``_recursions.c``) inside ``map_batches``: each value needs the
 only solve the recursion in passes over memory (2-3x TA-Lib). The loop advances the three RSIs
 together, and the three EMAs the columns need together, in less time than TA-Lib's calls.
 
-Warm-up bars are null, never a made-up number. Missing closes (null or NaN) follow TA-Lib's NaN
+Warm-up bars are null, never a made-up number. Missing closes (null, NaN or infinite) follow TA-Lib's NaN
 handling where it is meaningful: leading ones are skipped (the warm-up counts from the first
 value, as ``talib`` does), and from the first missing close after that every output is null,
 because the recursions have no defined state past a gap (TA-Lib propagates NaN there, except
@@ -128,12 +128,15 @@ def _on_valid_run(
     close: pl.Series, compute: Callable[[np.ndarray], list[_Output]]
 ) -> list[pl.Series]:
     """Run ``compute`` on the closes from the first present one up to the next missing one
-    (NaN counts as missing); return its outputs as full-length Series, null-padded."""
+    (NaN and infinities count as missing); return its outputs as full-length Series,
+    null-padded."""
     close = close.cast(pl.Float64)
     height = close.len()
     first, run = 0, height
-    if close.has_nulls() or close.is_nan().any():
-        close = close.fill_nan(None)
+    if not close.is_finite().all(ignore_nulls=False):
+        close = (
+            close.to_frame().select(pl.when(pl.first().is_finite()).then(pl.first())).to_series()
+        )
         first = int(close.is_not_null().arg_max() or 0)
         run = int(close.slice(first).is_null().append(pl.Series([True])).arg_max() or 0)
     outputs = [_to_series(v, s) for v, s in compute(close.slice(first, run).to_numpy())]

@@ -129,10 +129,12 @@ def test_leading_missing_closes_are_skipped_like_talib(indicator: str, as_nan: b
 
 
 @pytest.mark.parametrize("indicator", INDICATORS)
-def test_everything_after_a_gap_is_null(indicator: str) -> None:
+@pytest.mark.parametrize("missing", [None, np.nan, np.inf, -np.inf])
+def test_everything_after_a_gap_is_null(indicator: str, missing) -> None:
+    """A missing close, or one that is no number (NaN, an overflowed inf), ends the values."""
     x = random_walk(9, n=400)
     gap = 250
-    with_gap = pl.Series("close", x).scatter(gap, None)
+    with_gap = pl.Series("close", x).scatter(gap, missing)
     got = evaluate(INDICATORS[indicator][0]("close"), with_gap)
     before = [s.head(gap) for s in evaluate(INDICATORS[indicator][0]("close"), with_gap[:gap])]
     for series, prefix in zip(got, before, strict=True):
