@@ -35,6 +35,7 @@ class Leases:
         self.backend = coordination_for(config)
         self.holds: dict[str, Hold] = {}
         self.lost: list[str] = []  # why this process stopped collecting, if it did
+        self.waiting: set[str] = set()  # lost leases to take again once the database answers
         self.by_exchange: dict[str, list[Series]] = defaultdict(list)
         for s in series:
             taken = self._take(s.name)
@@ -55,7 +56,14 @@ class Leases:
                 continue
             except LockLost as e:
                 lost = e
-            taken = self._take(name)
+            try:
+                taken = self._take(name)
+            except Exception as e:  # the database cannot be reached: collect on, retake later
+                if name not in self.waiting:
+                    self.say(f"{name}: {lost}; taking it again once the database answers: {e}")
+                self.waiting.add(name)
+                continue
+            self.waiting.discard(name)
             if isinstance(taken, str):
                 self.lost.append(
                     f"{name}: {lost}, and {taken} collects it now; stopping so that no"

@@ -38,10 +38,8 @@ def wait_for(condition, what: str, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_leases_lost_with_their_connections_are_taken_again(make_project, pg_url, monkeypatch):
-    monkeypatch.setattr(leases, "CHECK_SECONDS", 0.2)
-    project, book, _ = book_project(make_project, settings={"coordination": pg_url})
-    lines: list[str] = []
+def run_collector(project, lines: list[str]):
+    """A collector in a thread of its own; returns it and the function that stops it."""
     collector = Collector(
         project.config, project.config.polled_series, project.store, lines.append, 0.5
     )
@@ -49,22 +47,60 @@ def test_leases_lost_with_their_connections_are_taken_again(make_project, pg_url
     stop = asyncio.Event()
     thread = threading.Thread(target=loop.run_until_complete, args=(collector.run(stop),))
     thread.start()
+
+    def stopped() -> None:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(60)
+        assert not thread.is_alive()
+
+    return collector, stopped
+
+
+def said(lines: list[str], text: str) -> int:
+    return sum(text in line for line in lines)
+
+
+def test_leases_lost_with_their_connections_are_taken_again(make_project, pg_url, monkeypatch):
+    monkeypatch.setattr(leases, "CHECK_SECONDS", 0.2)
+    project, book, _ = book_project(make_project, settings={"coordination": pg_url})
+    lines: list[str] = []
+    collector, stopped = run_collector(project, lines)
     try:
         wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases")
         end_sessions(pg_url, first := lease_sessions(pg_url))
-        wait_for(lambda: sum("taken again" in line for line in lines) == 3, "3 retaken")
+        wait_for(lambda: said(lines, "the lease is taken again") == 3, "3 retaken")
         wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases held again")
         assert not set(first) & set(lease_sessions(pg_url))
         before = collector.stored[book.name]
         wait_for(lambda: collector.stored[book.name] > before, "snapshot stored after")
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(60)
+        stopped()
     assert f"{book.name}: the lease's connection died (" in "\n".join(lines)
     assert collector.lost == []
     stored = project.store.read(book, None, None, ORDER_BOOKS)
     slots = stored["local_timestamp"].dt.epoch("ms") // 1000
     assert slots.is_unique().all() and stored.height == collector.stored[book.name]
+
+
+def test_leases_are_taken_again_when_the_database_is_back(make_project, own_postgres, monkeypatch):
+    monkeypatch.setattr(leases, "CHECK_SECONDS", 0.2)
+    url = own_postgres.url()
+    project, book, _ = book_project(make_project, settings={"coordination": url})
+    lines: list[str] = []
+    collector, stopped = run_collector(project, lines)
+    try:
+        wait_for(lambda: collector.stored[book.name] > 0, "a snapshot stored")
+        own_postgres.stop()
+        wait_for(lambda: said(lines, "taking it again once the database answers") == 3, "waits")
+        own_postgres.start()
+        wait_for(lambda: said(lines, "the lease is taken again") == 3, "3 retaken")
+        before = collector.stored[book.name]
+        wait_for(lambda: collector.stored[book.name] > before, "snapshot stored after")
+    finally:
+        stopped()
+    assert collector.lost == [] and len(lease_sessions(url)) == 0
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    assert stored.height == collector.stored[book.name]
 
 
 def test_a_lease_another_collector_took_stops_the_stream_with_exit_1(make_project, pg_url):
