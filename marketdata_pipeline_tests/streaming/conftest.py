@@ -46,17 +46,27 @@ def stream_config(tmp_path, fast_sim, monkeypatch):
     return load_config(path)
 
 
-def run_service(config, seconds: float, during=None) -> tuple[StreamService, list[str]]:
-    """Stream every series of `config` for `seconds`; `during` (a coroutine function) runs
-    beside it."""
+def run_service(
+    config, seconds: float, during=None, until: dict[str, int] | None = None
+) -> tuple[StreamService, list[str]]:
+    """Stream every series of `config` for `seconds`, or with `until` ({data: rows}), until
+    each of those series wrote that many rows (`seconds` then only bounds a loaded machine);
+    `during` (a coroutine function) runs beside it."""
     lines: list[str] = []
     series = [s for s in config.all_series if config.streamed(s)]
     service = StreamService(config, series, store_for(config), lines.append)
+    names = {s.name: (until or {}).get(s.data) for s in series}
+
+    async def watch(stop: asyncio.Event):
+        while until and not stop.is_set():
+            if all(service.written.get(n, 0) >= rows for n, rows in names.items() if rows):
+                stop.set()
+            await asyncio.sleep(0.2)
 
     async def run():
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
-        await asyncio.gather(service.run(stop), *([during()] if during else []))
+        await asyncio.gather(service.run(stop), watch(stop), *([during()] if during else []))
 
     asyncio.run(run())
     return service, lines

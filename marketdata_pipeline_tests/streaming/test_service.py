@@ -64,7 +64,8 @@ def check_candles(sim, config) -> int:
 
 
 def test_a_clean_stream_stores_the_exchange_history(fast_sim, stream_config):
-    _, lines = run_service(stream_config, 8)
+    until = {"trades": 51, "order_book": 5, "candles": 1, "ticker": 5}
+    _, lines = run_service(stream_config, 90, until=until)
     trades = check_trades(fast_sim, stream_config)
     assert trades.height > 50  # about 160 simulated seconds at 84 aggTrades a minute
     assert check_books(fast_sim, stream_config) >= 5  # one a second once the book is in sync
@@ -149,7 +150,7 @@ def test_streamed_trades_and_candles_are_compacted(
     fast_sim, stream_config, monkeypatch, few_segments
 ):
     monkeypatch.setattr(service_module, "COMPACT_SECONDS", 0.0)  # every flush, not hourly
-    run_service(stream_config, 5)
+    run_service(stream_config, 90, until={"trades": 30, "candles": 2})  # several writes each
     store = store_for(stream_config)
     for data, library in (("trades", TRADES), ("candles", CANDLES)):
         lib = store.library(library)
