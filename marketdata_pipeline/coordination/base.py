@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -15,10 +16,16 @@ from ..ops.waits import waiting
 
 # Requests reach the exchange a little after their grant; widen the window to absorb that.
 ARRIVAL_MARGIN_SECONDS = 0.5
+BACKEND_RETRY_SECONDS = 1.0
 
 
 class LockLost(RuntimeError):
     """A lock or lease was lost (its connection died): a write under it must fail."""
+
+
+class BackendDown(RuntimeError):
+    """The coordination backend cannot be reached (a database restart): a request must wait
+    for its budget, since sent without it, it could pass the exchange's limit."""
 
 
 class RequestBudget(ABC):
@@ -36,8 +43,8 @@ class RequestBudget(ABC):
 
     async def acquire(self, weight: int) -> float:
         """Wait until `weight` fits in the window, take it, and return the seconds waited."""
-        waited = 0.0
-        if (delay := self.try_take(weight)) <= 0:
+        delay, waited = await self._take(weight)
+        if delay <= 0:
             return waited
         paused = " (paused after a 429)" if self.paused_for() else ""
         with waiting(
@@ -46,8 +53,23 @@ class RequestBudget(ABC):
             while delay > 0:
                 await asyncio.sleep(delay)
                 waited += delay
-                delay = self.try_take(weight)
+                delay, down = await self._take(weight)
+                waited += down
         return waited
+
+    async def _take(self, weight: int) -> tuple[float, float]:
+        """`try_take`, and the seconds waited (saying so) while the backend was unreachable."""
+        try:
+            return self.try_take(weight), 0.0
+        except BackendDown as e:
+            down, began = e, time.monotonic()
+        with waiting(f"the {self.key} request budget: {down}"):
+            while True:
+                await asyncio.sleep(BACKEND_RETRY_SECONDS)
+                try:
+                    return self.try_take(weight), time.monotonic() - began
+                except BackendDown:
+                    continue
 
     @abstractmethod
     def try_take(self, weight: int) -> float:

@@ -27,7 +27,7 @@ import psycopg
 
 from ..config import ConfigError
 from ..ops.waits import waiting
-from .base import Beat, Coordination, CountRow, Hold, LockLost, RequestBudget
+from .base import BackendDown, Beat, Coordination, CountRow, Hold, LockLost, RequestBudget
 from .pg_schema import LEASES, SCHEMA, SERIES_LOCKS
 
 HOLDER_SQL = """
@@ -219,9 +219,14 @@ class PostgresBudget(RequestBudget):
         self.backend = backend
 
     def try_take(self, weight: int) -> float:
-        [(delay,)] = self.backend.execute(
-            "SELECT md_budget_take(%s, %s, %s, %s)", [self.key, weight, self.weight, self.window]
-        )
+        try:
+            [(delay,)] = self.backend.execute(
+                "SELECT md_budget_take(%s, %s, %s, %s)",
+                [self.key, weight, self.weight, self.window],
+            )
+        except psycopg.OperationalError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BackendDown(f"the coordination database cannot be reached ({first})") from None
         return delay
 
     def pause(self, seconds: float) -> None:

@@ -178,12 +178,14 @@ class CandleStore:
         start_ms: int,
         end_ms: int,
         library: str = CANDLES,
+        slot_ms: int | None = None,
     ) -> WriteResult:
         """Merge `candles` (all inside [start, end)) into the series, keeping rows already stored.
 
         Idempotent: writing the same rows twice leaves the same data, and concurrent writers
         of one series are serialized by the series lock, so none of their rows is lost. Rows
-        are unique on the library's key (the index; a trade's `id`).
+        are unique on the library's key (the index; a trade's `id`), and with `slot_ms`, one
+        per slot of the index (snapshots: two collectors never store one slot twice).
         """
         waited = 0.0
         if candles.is_empty():
@@ -195,10 +197,13 @@ class CandleStore:
             stored = self.read(series, start_ms, end_ms, library)
             if not stored.width:  # a new symbol of a library without a fixed schema
                 stored = candles.clear()
-            merged = (
-                pl.concat([stored, candles], how="diagonal_relaxed")
-                .unique(key, keep="first", maintain_order=True)
-                .sort(list(dict.fromkeys([index, key])))
+            merged = pl.concat([stored, candles], how="diagonal_relaxed")
+            if slot_ms:
+                merged = merged.filter(
+                    (pl.col(index).dt.epoch("ms") // slot_ms).is_first_distinct()
+                )
+            merged = merged.unique(key, keep="first", maintain_order=True).sort(
+                list(dict.fromkeys([index, key]))
             )
             written = merged.height - stored.height
             if written:

@@ -146,12 +146,14 @@ class Collector:
 
 
 def store_snapshots(store: CandleStore, series: Series, frames: list[pl.DataFrame]) -> int:
-    """Write buffered snapshots (books or tickers) of one series in one version; the number
-    of new rows."""
+    """Write buffered snapshots (books or tickers) of one series in one version, one per slot
+    of its cadence (a slot stored by another collector is kept); the number of new rows."""
     frame = pl.concat(frames, how="diagonal_relaxed")
     frame = frame.select("local_timestamp", pl.exclude("local_timestamp"))
     times = frame["local_timestamp"].dt.epoch("ms")
-    written = store.write(series, frame, times.min(), times.max() + 1, LIBRARY_OF[series.data])
+    slot_ms = int(series.every_seconds * 1000)
+    start, end = times.min() // slot_ms * slot_ms, (times.max() // slot_ms + 1) * slot_ms
+    written = store.write(series, frame, start, end, LIBRARY_OF[series.data], slot_ms)
     return written.rows_written
 
 

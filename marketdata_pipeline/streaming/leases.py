@@ -1,9 +1,9 @@
 """Each collected series is leased to one collector (REST polling or stream) at a time.
 
-Two collectors of one book or ticker would store every snapshot twice (their receive times
-differ), so a second one skips a series held elsewhere. A Postgres lease dies with its
-connection (a database restart): the holder notices within `CHECK_SECONDS`, takes it again
-when it is free, and stops when another collector took it meanwhile.
+A second collector skips a series held elsewhere (and should two ever poll one series, the
+store keeps one snapshot a slot: `store_snapshots`). A Postgres lease dies with its connection
+(a database restart): the holder notices within `CHECK_SECONDS`, takes it again when it is
+free, and stops when another collector took it meanwhile.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Leases:
         self.backend = coordination_for(config)
         self.holds: dict[str, Hold] = {}
         self.lost: list[str] = []  # why this process stopped collecting, if it did
-        self.waiting: set[str] = set()  # lost leases to take again once the database answers
+        self.waiting = False  # for the database, to take lost leases again (said once)
         self.by_exchange: dict[str, list[Series]] = defaultdict(list)
         for s in series:
             taken = self._take(s.name)
@@ -59,15 +59,17 @@ class Leases:
             try:
                 taken = self._take(name)
             except Exception as e:  # the database cannot be reached: collect on, retake later
-                if name not in self.waiting:
-                    self.say(f"{name}: {lost}; taking it again once the database answers: {e}")
-                self.waiting.add(name)
-                continue
-            self.waiting.discard(name)
+                if not self.waiting:
+                    self.say(
+                        f"{name}: {lost}; taking the leases again once the database answers: {e}"
+                    )
+                self.waiting = True
+                return True  # the other leases too (each try could wait for a connect timeout)
+            self.waiting = False
             if isinstance(taken, str):
                 self.lost.append(
-                    f"{name}: {lost}, and {taken} collects it now; stopping so that no"
-                    " snapshot is stored twice (a restart collects the series still free)"
+                    f"{name}: {lost}, and {taken} collects it now; stopping (a restart"
+                    " collects the series still free)"
                 )
                 return False
             self.holds[name] = taken
@@ -80,5 +82,4 @@ class Leases:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CHECK_SECONDS)
             if not stop.is_set() and not await asyncio.to_thread(self.check):
-                self.say(self.lost[-1])
-                stop.set()
+                stop.set()  # the caller says why (`lost`)

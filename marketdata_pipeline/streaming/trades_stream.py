@@ -134,8 +134,9 @@ class TradeStream:
         if rows.height:
             try:
                 await asyncio.to_thread(self._write, rows, gaps)
-            except Exception as e:  # kept for the next flush, which starts from the same id
-                self.pending.insert(0, rows)
+            except Exception as e:  # the next flush starts from the same id: the streamed rows
+                self.pending.insert(0, frame)  # are kept, the repaired ones fetched again
+                self.held += frame.height
                 self.log("write_failed", series=self.series.name, rows=rows.height, error=e)
                 return
         self.last_id = frontier

@@ -111,6 +111,10 @@ def test_counts_are_kept_while_postgres_is_down_and_added_when_it_is_back(own_po
     own_postgres.start()
     tally.flush()
     assert backend.counts() == [("marketdata_retries", {"exchange": "binance"}, 9.0)]
-    said = [r.getMessage() for r in caplog.records if r.name == "marketdata_pipeline.ops.metrics"]
+    said = [  # this tally's (flushed here), not another test's flusher thread's
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "marketdata_pipeline.ops.metrics" and r.threadName == "MainThread"
+    ]
     assert len(said) == 2 and said[0].startswith("metrics: counts kept in memory, adding them")
     assert said[1] == "metrics: the counts kept in memory are added again"

@@ -11,7 +11,7 @@ from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.simulator.book import book_at
 from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import ORDER_BOOKS, TICKERS
-from marketdata_pipeline.streaming.collector import Collector
+from marketdata_pipeline.streaming.collector import Collector, store_snapshots
 
 from ..conftest import market, marketdata
 
@@ -44,7 +44,7 @@ def collect(project, seconds: float, until: int | None = None) -> Collector:
 
     async def watch(stop: asyncio.Event):
         while not stop.is_set():
-            if until is not None and all(collector.stored[n] >= until for n in names):
+            if until is not None and all(collector.stored.get(n, 0) >= until for n in names):
                 stop.set()
             await asyncio.sleep(0.1)
 
@@ -86,6 +86,25 @@ def test_snapshots_are_the_exchange_books_at_their_update_ids(make_project, simu
     assert stats["ticker_requests"] == ticks
     assert stats["weight_used_total"] == 20 + 5 * stored.height + 2 * ticks
     assert collector.stored == {book.name: stored.height, **{t.name: ticks for t in tickers}}
+
+
+def test_a_slot_another_collector_stored_is_not_stored_twice(make_project):
+    """Two collectors of one book (a lease lost to a second one, in the seconds before the
+    first notices) poll the same slots: each slot keeps the snapshot stored first."""
+    project, book, _ = book_project(make_project)
+    first = snapshot_rows([book_at(BTC, 100, DEPTH).to_ccxt(BTC)] * 2, DEPTH, 0)
+    first = first.with_columns(
+        local_timestamp=pl.Series([5_020, 6_010]).cast(pl.Datetime("ms", "UTC"))
+    )
+    second = snapshot_rows([book_at(BTC, 101, DEPTH).to_ccxt(BTC)] * 3, DEPTH, 0)
+    second = second.with_columns(
+        local_timestamp=pl.Series([5_400, 6_900, 7_030]).cast(pl.Datetime("ms", "UTC"))
+    )
+    assert store_snapshots(project.store, book, [first]) == 2
+    assert store_snapshots(project.store, book, [second]) == 1  # only slot 7 is new
+    stored = project.store.read(book, None, None, ORDER_BOOKS)
+    assert stored["local_timestamp"].dt.epoch("ms").to_list() == [5_020, 6_010, 7_030]
+    assert stored["update_id"].to_list() == [100, 100, 101]
 
 
 def test_a_second_collector_skips_the_series_the_first_one_holds(make_project):

@@ -8,6 +8,7 @@ import time
 import psycopg
 
 from marketdata_pipeline.coordination.pg_schema import LEASES
+from marketdata_pipeline.ops import waits
 from marketdata_pipeline.storage.schema import ORDER_BOOKS
 from marketdata_pipeline.streaming import leases
 from marketdata_pipeline.streaming.collector import Collector
@@ -16,11 +17,14 @@ from ..conftest import marketdata
 from .test_collector import book_project
 
 
-def lease_sessions(url: str) -> list[int]:
+def lease_sessions(url: str, granted: bool = True) -> list[int]:
+    """The sessions holding (or waiting for) a lease in this database."""
     with psycopg.connect(url, autocommit=True) as db:
         rows = db.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted",
-            [LEASES],
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND granted = %s AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())",
+            [LEASES, granted],
         ).fetchall()
     return [pid for (pid,) in rows]
 
@@ -91,7 +95,10 @@ def test_leases_are_taken_again_when_the_database_is_back(make_project, own_post
     try:
         wait_for(lambda: collector.stored[book.name] > 0, "a snapshot stored")
         own_postgres.stop()
-        wait_for(lambda: said(lines, "taking it again once the database answers") == 3, "waits")
+        wait_for(lambda: said(lines, "taking the leases again once the database answers"), "wait")
+        # Polls wait for their request budget (kept in the database) rather than go without.
+        budget_wait = "binance request budget: the coordination database cannot be reached ("
+        wait_for(lambda: any(budget_wait in w.what for w in waits.current()), "a budget wait")
         own_postgres.start()
         wait_for(lambda: said(lines, "the lease is taken again") == 3, "3 retaken")
         before = collector.stored[book.name]
@@ -112,19 +119,22 @@ def test_a_lease_another_collector_took_stops_the_stream_with_exit_1(make_projec
             (key,) = other.execute(
                 "SELECT id FROM md_names WHERE name = %s", [f"{book.name}.collector"]
             ).fetchone()
-            end_sessions(pg_url, lease_sessions(pg_url))  # the stream checks every 5 s
-            (taken,) = other.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", [LEASES, key]
-            ).fetchone()
-            assert taken
+            # Queued behind the stream's lease, so Postgres hands it over when that session
+            # ends, before the stream's next check could take it again.
+            taking = threading.Thread(
+                target=other.execute, args=("SELECT pg_advisory_lock(%s, %s)", [LEASES, key])
+            )
+            taking.start()
+            wait_for(lambda: len(lease_sessions(pg_url, granted=False)) == 1, "the other waits")
+            end_sessions(pg_url, lease_sessions(pg_url))
+            taking.join(30)
             out, err = run.communicate(timeout=60)
     finally:
         run.kill()
     assert run.returncode == 1, err
     assert out.startswith("stored ")
-    (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    (error,) = [line for line in err.splitlines() if book.name in line and "lease" in line]
     assert error.startswith(f"error: {book.name}: the lease's connection died (")
     assert error.endswith(
-        ", and the other one collects it now; stopping so that no snapshot is stored twice"
-        " (a restart collects the series still free)"
+        ", and the other one collects it now; stopping (a restart collects the series still free)"
     )

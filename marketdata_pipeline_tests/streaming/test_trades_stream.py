@@ -125,6 +125,43 @@ def test_a_long_hole_is_repaired_a_chunk_a_flush(make_project, simulator, monkey
     assert stream.counts.gaps_repaired == 1 and stream.pending == []
 
 
+def test_failed_writes_during_a_long_repair_hold_only_the_streamed_trades(
+    make_project, simulator, monkeypatch
+):
+    """A store down during a long repair must not pile up one repaired chunk a flush."""
+    monkeypatch.setattr(trades_stream, "REPAIR_CHUNK", 40)
+    project = make_project([market(trades=True)])
+    raw = history(simulator, 130)
+    series = project.config.trade_series[0]
+    run_stream(project, [as_stream(raw[:5])])
+    store = store_for(project.config)
+    real_write = store.write
+    failures = iter([RuntimeError("storage unreachable")] * 3)
+
+    def flaky(*args, **kwargs):
+        if (error := next(failures, None)) is not None:
+            raise error
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write", flaky)
+    held: list[tuple[int, int]] = []
+
+    async def go():
+        async with project.defs.resources["exchange_binance"].client() as client:
+            stream = TradeStream(series, store, client, EventLog(lambda line: None))
+            stream.start()
+            stream.offer(as_stream(raw[105:]))  # ids 5..104 lost: 100 to repair
+            for _ in range(6):
+                await stream.flush()
+                held.append((stream.held, sum(f.height for f in stream.pending)))
+            return stream
+
+    stream = asyncio.run(go())
+    assert held == [(25, 25)] * 5 + [(0, 0)]  # 3 failed, then 40, 40, 20 + the 25 streamed
+    assert store.read(series, None, None, TRADES).sort("id").equals(parse_raw_trades(raw, QUIRK))
+    assert stream.last_id == raw[-1]["a"]
+
+
 def test_nothing_is_written_past_a_hole_the_exchange_cannot_close_yet(make_project, simulator):
     project = make_project([market(trades=True)])
     raw = history(simulator, 30)
