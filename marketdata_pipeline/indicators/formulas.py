@@ -18,11 +18,11 @@ Why a loop in C (``_recursions.c``) inside ``map_batches``: each value needs the
 only solve the recursion in passes over memory (2-3x TA-Lib). The loop advances the three RSIs
 together, and the three EMAs the columns need together, in less time than TA-Lib's calls.
 
-Warm-up bars are null, never a made-up number. Missing closes (null, NaN or infinite) follow TA-Lib's NaN
-handling where it is meaningful: leading ones are skipped (the warm-up counts from the first
-value, as ``talib`` does), and from the first missing close after that every output is null,
-because the recursions have no defined state past a gap (TA-Lib propagates NaN there, except
-that its RSI decays to a meaningless 0, which is reported as null here).
+Warm-up bars are null, never a made-up number. Missing closes (null, NaN or infinite) follow
+TA-Lib's NaN handling where it is meaningful: leading ones are skipped (the warm-up counts from
+the first value, as ``talib`` does), and from the first missing close after that every output
+is null, because the recursions have no defined state past a gap (TA-Lib propagates NaN there,
+except that its RSI decays to a meaningless 0, which is reported as null here).
 
 After thousands of perfectly flat bars the RSI averages underflow into subnormal floats (about
 4,000 bars for RSI(6)): the ratio is then rounding noise, TA-Lib's as much as this one.
