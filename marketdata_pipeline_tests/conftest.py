@@ -267,17 +267,26 @@ def metadata_of(result, kind: str = "candles") -> dict:
     return {k: v.value for k, v in events[-1].metadata.items()}
 
 
+def wait_for(condition, seconds: float, what: str, every: float = 1.0):
+    """`condition()`'s first truthy value, polled every `every` seconds for up to `seconds`."""
+    deadline = clock.monotonic() + seconds
+    while clock.monotonic() < deadline:
+        if value := condition():
+            return value
+        clock.sleep(every)
+    raise AssertionError(f"not within {seconds}s: {what}")
+
+
 def waiting_on(path: Path, timeout: float = 60.0) -> None:
     """Return once some process waits for the POSIX lock on `path` (Linux's /proc/locks)."""
     inode = f":{os.stat(path).st_ino} "
-    deadline = clock.monotonic() + timeout
-    while clock.monotonic() < deadline:
-        if any(
+
+    def waited() -> bool:
+        return any(
             "->" in line and inode in line for line in Path("/proc/locks").read_text().split("\n")
-        ):
-            return
-        clock.sleep(0.01)
-    raise AssertionError(f"nobody waited for {path}")
+        )
+
+    wait_for(waited, timeout, f"somebody waiting for {path}", every=0.01)
 
 
 def dead_pid() -> int:

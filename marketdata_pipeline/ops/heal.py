@@ -28,6 +28,9 @@ UNFINISHED = [
 ]
 
 
+ENDED = "ended"  # a Healed status: the run had ended on its own, only its slots were held
+
+
 @dataclass(frozen=True)
 class Healed:
     run_id: str
@@ -40,9 +43,6 @@ class Healed:
         return (
             f"run {self.run_id[:8]} ({self.series}) {what}: {self.reason}; its pool slots are freed"
         )
-
-
-ENDED = "ended"
 
 
 def heal_dead_runs(instance: DagsterInstance) -> list[Healed]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from marketdata_pipeline.automation.keys import SERIES_TAG
 from marketdata_pipeline.simulator import Faults
 from marketdata_pipeline.timeframes import now_ms
 
-from ..conftest import free_port, market, slot_holders, today
+from ..conftest import free_port, market, slot_holders, today, wait_for
 
 
 def dagster_dev(tmp_path: Path, port: int | None = None) -> subprocess.Popen:
@@ -47,15 +46,6 @@ def stop_group(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def wait_for(condition, seconds: float, what: str):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if value := condition():
-            return value
-        time.sleep(1)
-    raise AssertionError(f"not within {seconds}s: {what}")
 
 
 @pytest.mark.slow

@@ -24,8 +24,9 @@ from ..conftest import (
     marketdata,
     slot_holders,
     today,
+    wait_for,
 )
-from .test_dagster_dev import dagster_dev, stop_group, wait_for
+from .test_dagster_dev import dagster_dev, stop_group
 
 SCHEDULE_TAG = "dagster/schedule_name"
 

@@ -46,6 +46,15 @@ def stream_config(tmp_path, fast_sim, monkeypatch):
     return load_config(path)
 
 
+async def stop_when(stop: asyncio.Event, wanted: dict[str, int], written: dict[str, int]):
+    """Set `stop` once every series of `wanted` wrote that many rows (`written` by name): a
+    test runs until it has what it checks, not for a time a loaded machine may not meet."""
+    while not stop.is_set():
+        if all(written.get(name, 0) >= rows for name, rows in wanted.items()):
+            stop.set()
+        await asyncio.sleep(0.1)
+
+
 def run_service(
     config, seconds: float, during=None, until: dict[str, int] | None = None
 ) -> tuple[StreamService, list[str]]:
@@ -55,18 +64,13 @@ def run_service(
     lines: list[str] = []
     series = [s for s in config.all_series if config.streamed(s)]
     service = StreamService(config, series, store_for(config), lines.append)
-    names = {s.name: (until or {}).get(s.data) for s in series}
-
-    async def watch(stop: asyncio.Event):
-        while until and not stop.is_set():
-            if all(service.written.get(n, 0) >= rows for n, rows in names.items() if rows):
-                stop.set()
-            await asyncio.sleep(0.2)
+    wanted = {s.name: until[s.data] for s in series if s.data in (until or {})}
 
     async def run():
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
-        await asyncio.gather(service.run(stop), watch(stop), *([during()] if during else []))
+        done = stop_when(stop, wanted, service.written) if until else stop.wait()
+        await asyncio.gather(service.run(stop), done, *([during()] if during else []))
 
     asyncio.run(run())
     return service, lines

@@ -13,7 +13,8 @@ from marketdata_pipeline.simulator.symbols import make_specs
 from marketdata_pipeline.storage.schema import ORDER_BOOKS, TICKERS
 from marketdata_pipeline.streaming.collector import Collector, store_snapshots
 
-from ..conftest import market, marketdata
+from ..conftest import market, marketdata, wait_for
+from .conftest import stop_when
 
 BTC = make_specs(None, 30)["BTCUSDT"]  # the tests' simulator runs 30 trades a minute
 DEPTH = 5
@@ -40,20 +41,13 @@ def collect(project, seconds: float, until: int | None = None) -> Collector:
     collector = Collector(
         project.config, project.config.polled_series, project.store, lines.append, 0.5
     )
-    names = [s.name for s in project.config.polled_series]
-
-    async def watch(stop: asyncio.Event):
-        while not stop.is_set():
-            if until is not None and all(collector.stored.get(n, 0) >= until for n in names):
-                stop.set()
-            await asyncio.sleep(0.1)
+    wanted = {s.name: until for s in project.config.polled_series} if until else {}
 
     async def run():
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
-        watcher = asyncio.create_task(watch(stop))
-        await collector.run(stop)
-        await watcher
+        done = stop_when(stop, wanted, collector.stored) if until else stop.wait()
+        await asyncio.gather(collector.run(stop), done)
 
     asyncio.run(run())
     collector.lines = lines
@@ -113,10 +107,16 @@ def test_a_second_collector_skips_the_series_the_first_one_holds(make_project):
         "stream", "--symbol", "BTC/USDT", "--for", "20", cwd=project.config.path.parent, wait=False
     )
     lease = project.config.data_dir / "locks" / (book.name.replace("/", "__") + ".collector.lease")
-    deadline = time.time() + 60
-    while f"pid {first.pid}" not in (lease.read_text() if lease.exists() else ""):
-        assert time.time() < deadline and first.poll() is None
-        time.sleep(0.1)
+    wait_for(
+        lambda: (
+            first.poll() is not None
+            or f"pid {first.pid}" in (lease.read_text() if lease.exists() else "")
+        ),
+        60,
+        "the first one's lease",
+        every=0.1,
+    )
+    assert first.poll() is None
     second = collect(project, 1.0)
     first.send_signal(signal.SIGTERM)
     first.wait(timeout=30)
@@ -130,10 +130,13 @@ def test_sigterm_flushes_what_was_buffered_and_exits_0(make_project, simulator):
     project, book, _ = book_project(make_project)
     simulator.reset_stats()
     run = marketdata("stream", cwd=project.config.path.parent, wait=False)
-    deadline = time.time() + 60
-    while simulator.stats()["depth_requests"] < 2:  # two snapshots in its buffer, none flushed
-        assert time.time() < deadline and run.poll() is None
-        time.sleep(0.1)
+    wait_for(  # two snapshots in its buffer, none flushed
+        lambda: run.poll() is not None or simulator.stats()["depth_requests"] >= 2,
+        60,
+        "two snapshots",
+        every=0.1,
+    )
+    assert run.poll() is None
     run.send_signal(signal.SIGTERM)
     out, err = run.communicate(timeout=30)
     assert run.returncode == 0, err

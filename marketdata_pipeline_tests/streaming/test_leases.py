@@ -3,7 +3,6 @@ again, or stops when another collector took one meanwhile, so no snapshot is sto
 
 import asyncio
 import threading
-import time
 
 import psycopg
 
@@ -13,7 +12,7 @@ from marketdata_pipeline.storage.schema import ORDER_BOOKS
 from marketdata_pipeline.streaming import leases
 from marketdata_pipeline.streaming.collector import Collector
 
-from ..conftest import marketdata
+from ..conftest import marketdata, wait_for
 from .test_collector import book_project
 
 
@@ -33,13 +32,6 @@ def end_sessions(url: str, pids: list[int]) -> None:
     with psycopg.connect(url, autocommit=True) as db:
         for pid in pids:
             db.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])  # returns once ended
-
-
-def wait_for(condition, what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} after {seconds} s"
-        time.sleep(0.05)
 
 
 def run_collector(project, lines: list[str]):
@@ -70,13 +62,15 @@ def test_leases_lost_with_their_connections_are_taken_again(make_project, pg_url
     lines: list[str] = []
     collector, stopped = run_collector(project, lines)
     try:
-        wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases")
+        wait_for(lambda: len(lease_sessions(pg_url)) == 3, 60, "3 leases", every=0.05)
         end_sessions(pg_url, first := lease_sessions(pg_url))
-        wait_for(lambda: said(lines, "the lease is taken again") == 3, "3 retaken")
-        wait_for(lambda: len(lease_sessions(pg_url)) == 3, "3 leases held again")
+        wait_for(lambda: said(lines, "the lease is taken again") == 3, 60, "3 retaken", every=0.05)
+        wait_for(lambda: len(lease_sessions(pg_url)) == 3, 60, "3 leases held again", every=0.05)
         assert not set(first) & set(lease_sessions(pg_url))
         before = collector.stored[book.name]
-        wait_for(lambda: collector.stored[book.name] > before, "snapshot stored after")
+        wait_for(
+            lambda: collector.stored[book.name] > before, 60, "snapshot stored after", every=0.05
+        )
     finally:
         stopped()
     assert f"{book.name}: the lease's connection died (" in "\n".join(lines)
@@ -93,16 +87,28 @@ def test_leases_are_taken_again_when_the_database_is_back(make_project, own_post
     lines: list[str] = []
     collector, stopped = run_collector(project, lines)
     try:
-        wait_for(lambda: collector.stored[book.name] > 0, "a snapshot stored")
+        wait_for(lambda: collector.stored[book.name] > 0, 60, "a snapshot stored", every=0.05)
         own_postgres.stop()
-        wait_for(lambda: said(lines, "taking the leases again once the database answers"), "wait")
+        wait_for(
+            lambda: said(lines, "taking the leases again once the database answers"),
+            60,
+            "wait",
+            every=0.05,
+        )
         # Polls wait for their request budget (kept in the database) rather than go without.
         budget_wait = "binance request budget: the coordination database cannot be reached ("
-        wait_for(lambda: any(budget_wait in w.what for w in waits.current()), "a budget wait")
+        wait_for(
+            lambda: any(budget_wait in w.what for w in waits.current()),
+            60,
+            "a budget wait",
+            every=0.05,
+        )
         own_postgres.start()
-        wait_for(lambda: said(lines, "the lease is taken again") == 3, "3 retaken")
+        wait_for(lambda: said(lines, "the lease is taken again") == 3, 60, "3 retaken", every=0.05)
         before = collector.stored[book.name]
-        wait_for(lambda: collector.stored[book.name] > before, "snapshot stored after")
+        wait_for(
+            lambda: collector.stored[book.name] > before, 60, "snapshot stored after", every=0.05
+        )
     finally:
         stopped()
     assert collector.lost == [] and len(lease_sessions(url)) == 0
@@ -114,7 +120,12 @@ def test_a_lease_another_collector_took_stops_the_stream_with_exit_1(make_projec
     project, book, _ = book_project(make_project, settings={"coordination": pg_url})
     run = marketdata("stream", "--symbol", "BTC/USDT", cwd=project.config.path.parent, wait=False)
     try:
-        wait_for(lambda: len(lease_sessions(pg_url)) == 2, "2 leases (BTC book, BTC ticker)")
+        wait_for(
+            lambda: len(lease_sessions(pg_url)) == 2,
+            60,
+            "2 leases (BTC book, BTC ticker)",
+            every=0.05,
+        )
         with psycopg.connect(pg_url, autocommit=True, application_name="the other one") as other:
             (key,) = other.execute(
                 "SELECT id FROM md_names WHERE name = %s", [f"{book.name}.collector"]
@@ -125,7 +136,12 @@ def test_a_lease_another_collector_took_stops_the_stream_with_exit_1(make_projec
                 target=other.execute, args=("SELECT pg_advisory_lock(%s, %s)", [LEASES, key])
             )
             taking.start()
-            wait_for(lambda: len(lease_sessions(pg_url, granted=False)) == 1, "the other waits")
+            wait_for(
+                lambda: len(lease_sessions(pg_url, granted=False)) == 1,
+                60,
+                "the other waits",
+                every=0.05,
+            )
             end_sessions(pg_url, lease_sessions(pg_url))
             taking.join(30)
             out, err = run.communicate(timeout=60)
